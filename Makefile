@@ -1,0 +1,55 @@
+# Build, test and install the snap user session agent.
+PREFIX ?= /usr
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+USERUNITDIR ?= $(LIBDIR)/systemd/user
+DBUSSERVICEDIR ?= $(PREFIX)/share/dbus-1/services
+DESTDIR ?=
+
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0-dev)
+GOFLAGS_BUILD = -trimpath -ldflags "-X main.Version=$(VERSION)"
+BUILDDIR ?= build
+
+.PHONY: all build test check fmt-check vet race demo bench install clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o $(BUILDDIR)/snap ./cmd/snap
+
+# The whole suite, integration tests against real user managers included (they need
+# root; outside CI they skip without it).
+test: build
+	SNAP_TEST_BINARY=$(CURDIR)/$(BUILDDIR)/snap $(GO) test -race -count=1 -timeout 15m ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+check: fmt-check vet test
+
+# As root: a throwaway user session on this machine, and root talking to its agent.
+demo: build
+	SNAP_BINARY=$(CURDIR)/$(BUILDDIR)/snap ./tests/demo.sh
+
+bench: build
+	./bench/run.sh
+
+install: build
+	install -D -m 0755 $(BUILDDIR)/snap $(DESTDIR)$(BINDIR)/snap
+	install -d $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(DBUSSERVICEDIR)
+	for f in data/systemd-user/*; do \
+		sed 's|@bindir@|$(BINDIR)|g' $$f > $(DESTDIR)$(USERUNITDIR)/$$(basename $$f .in); \
+		chmod 0644 $(DESTDIR)$(USERUNITDIR)/$$(basename $$f .in); \
+	done
+	for f in data/dbus/*; do \
+		sed 's|@bindir@|$(BINDIR)|g' $$f > $(DESTDIR)$(DBUSSERVICEDIR)/$$(basename $$f .in); \
+		chmod 0644 $(DESTDIR)$(DBUSSERVICEDIR)/$$(basename $$f .in); \
+	done
+
+clean:
+	rm -rf $(BUILDDIR)

@@ -1,0 +1,79 @@
+// Command snap is this project's `snap` binary: the user session agent
+// (`snap userd --agent`) and the root-side commands that address user sessions.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/jessevdk/go-flags"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "0.1.0-dev"
+
+// command describes one subcommand; each cmd_*.go file adds its own in init().
+type command struct {
+	name      string
+	shortHelp string
+	longHelp  string
+	data      func(env *cmdEnv) flags.Commander
+}
+
+var commands []command
+
+func addCommand(name, shortHelp, longHelp string, data func(env *cmdEnv) flags.Commander) {
+	commands = append(commands, command{name, shortHelp, longHelp, data})
+}
+
+// cmdEnv is what commands write to; tests give their own buffers.
+type cmdEnv struct {
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// errExitStatus is returned by a command that already printed its results but must
+// still exit non-zero (for instance when one of several sessions failed).
+type errExitStatus struct{ code int }
+
+func (e *errExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func newParser(env *cmdEnv) *flags.Parser {
+	parser := flags.NewNamedParser("snap", flags.HelpFlag|flags.PassDoubleDash)
+	parser.ShortDescription = "Tool to interact with snap user sessions"
+	parser.LongDescription = `
+The snap command runs the user session agent and lets root address the agents of
+every user session on the system.`
+	for _, c := range commands {
+		if _, err := parser.AddCommand(c.name, c.shortHelp, c.longHelp, c.data(env)); err != nil {
+			panic(fmt.Sprintf("cannot add command %q: %v", c.name, err))
+		}
+	}
+	return parser
+}
+
+// run parses args and runs the chosen command; it returns the process exit status.
+func run(args []string, env *cmdEnv) int {
+	parser := newParser(env)
+	_, err := parser.ParseArgs(args)
+	if err == nil {
+		return 0
+	}
+	var flagsErr *flags.Error
+	if errors.As(err, &flagsErr) && flagsErr.Type == flags.ErrHelp {
+		fmt.Fprintln(env.stdout, err)
+		return 0
+	}
+	var exitErr *errExitStatus
+	if errors.As(err, &exitErr) {
+		return exitErr.code
+	}
+	fmt.Fprintf(env.stderr, "error: %v\n", err)
+	return 1
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], &cmdEnv{stdout: os.Stdout, stderr: os.Stderr}))
+}

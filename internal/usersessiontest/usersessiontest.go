@@ -1,0 +1,304 @@
+// Package usersessiontest brings up real `systemd --user` managers, each with its own
+// session bus, for throwaway users, so that integration tests run against the real
+// thing. It drives tests/lib/user-session, the same script the demo and humans use.
+//
+// The sessions need root. Outside CI a test that cannot have one is skipped with the
+// reason; with CI=true it fails instead, so that CI never counts a skip as a pass.
+package usersessiontest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// Options say what a session starts with.
+type Options struct {
+	// Agent installs this build's agent units into the session and starts the agent
+	// socket. The snap binary is built once per test process unless SnapBinary is set.
+	Agent bool
+	// SnapBinary is the binary the agent units run; empty means SnapBinary(t).
+	SnapBinary string
+	// UnitsFrom is a directory of user units installed instead of this build's
+	// (for instance Debian's snapd units, to compare against them). Implies no Agent.
+	UnitsFrom string
+}
+
+// Session is a running user manager for one throwaway user.
+type Session struct {
+	User       string
+	UID, GID   int
+	Home       string
+	RuntimeDir string
+
+	t    testing.TB
+	lock *os.File
+}
+
+// poolSize bounds how many throwaway users tests may use at once on one machine.
+const poolSize = 64
+
+// RequireRoot skips the test (outside CI) or fails it (CI=true) unless it runs as
+// root with a systemd installed.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	var why string
+	switch {
+	case os.Geteuid() != 0:
+		why = "real user sessions need root"
+	case !exists("/usr/lib/systemd/systemd"):
+		why = "real user sessions need systemd installed (/usr/lib/systemd/systemd)"
+	default:
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s, and CI=true forbids skipping", why)
+	}
+	t.Skip(why)
+}
+
+// Start brings up a session for a free user from the pool and stops it when the test
+// ends.
+func Start(t testing.TB, opts Options) *Session {
+	t.Helper()
+	RequireRoot(t)
+	s := &Session{t: t}
+	s.User, s.lock = claimUser(t)
+	t.Cleanup(s.release)
+
+	args := []string{"start", s.User}
+	env := os.Environ()
+	switch {
+	case opts.UnitsFrom != "":
+		args = append(args, "--units-from", opts.UnitsFrom)
+	case opts.Agent:
+		bin := opts.SnapBinary
+		if bin == "" {
+			bin = SnapBinary(t)
+		}
+		env = append(env, "SNAP_BINARY="+bin)
+	default:
+		args = append(args, "--no-agent")
+	}
+	// A session left behind by a test that crashed would make start refuse.
+	_ = script(nil, "stop", s.User)
+	if out, err := scriptOutput(env, args...); err != nil {
+		t.Fatalf("cannot start a user session for %s: %v\n%s", s.User, err, out)
+	}
+	t.Cleanup(s.stop)
+	if err := s.lookup(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *Session) lookup() error {
+	u, err := user.Lookup(s.User)
+	if err != nil {
+		return fmt.Errorf("cannot look up %s: %w", s.User, err)
+	}
+	s.UID, _ = strconv.Atoi(u.Uid)
+	s.GID, _ = strconv.Atoi(u.Gid)
+	s.Home = u.HomeDir
+	s.RuntimeDir = filepath.Join("/run/user", u.Uid)
+	return nil
+}
+
+func (s *Session) stop() {
+	if out, err := scriptOutput(nil, "stop", s.User); err != nil {
+		s.t.Errorf("cannot stop the user session of %s: %v\n%s", s.User, err, out)
+	}
+}
+
+func (s *Session) release() {
+	if s.lock != nil {
+		s.lock.Close()
+	}
+}
+
+// AgentSocket is where the session's agent listens.
+func (s *Session) AgentSocket() string {
+	return filepath.Join(s.RuntimeDir, "snapd-session-agent.socket")
+}
+
+// PrivateSocket is the manager's peer-to-peer D-Bus socket.
+func (s *Session) PrivateSocket() string {
+	return filepath.Join(s.RuntimeDir, "systemd", "private")
+}
+
+// ManagerPID is the PID of the session's `systemd --user`.
+func (s *Session) ManagerPID() int {
+	s.t.Helper()
+	out, err := scriptOutput(nil, "pid", s.User)
+	if err != nil {
+		s.t.Fatalf("cannot get the manager PID of %s: %v\n%s", s.User, err, out)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		s.t.Fatalf("cannot parse the manager PID of %s: %q", s.User, out)
+	}
+	return pid
+}
+
+// Systemctl runs `systemctl --user ARGS` as the user and returns its combined output.
+func (s *Session) Systemctl(args ...string) (string, error) {
+	return scriptOutput(nil, append([]string{"systemctl", s.User}, args...)...)
+}
+
+// Run runs a command as the user, inside the session's namespace and environment.
+func (s *Session) Run(args ...string) (string, error) {
+	return scriptOutput(nil, append([]string{"run", s.User}, args...)...)
+}
+
+// Command is Run for callers that need the process itself (to start it in the
+// background, or to feed it input).
+func (s *Session) Command(args ...string) *exec.Cmd {
+	return exec.Command(scriptPath(), append([]string{"run", s.User}, args...)...)
+}
+
+// WriteUserUnit writes a unit file into the user's ~/.config/systemd/user, owned by
+// the user. Tell the manager with `daemon-reload` afterwards.
+func (s *Session) WriteUserUnit(name, content string) {
+	s.t.Helper()
+	dir := filepath.Join(s.Home, ".config", "systemd", "user")
+	if err := s.mkdirAllOwned(dir); err != nil {
+		s.t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		s.t.Fatalf("cannot write %s: %v", path, err)
+	}
+	if err := os.Chown(path, s.UID, s.GID); err != nil {
+		s.t.Fatalf("cannot chown %s: %v", path, err)
+	}
+}
+
+func (s *Session) mkdirAllOwned(dir string) error {
+	if exists(dir) {
+		return nil
+	}
+	if err := s.mkdirAllOwned(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !os.IsExist(err) {
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	if err := os.Chown(dir, s.UID, s.GID); err != nil {
+		return fmt.Errorf("cannot chown %s: %w", dir, err)
+	}
+	return nil
+}
+
+// claimUser takes the first pool user that no other test process holds. The lock is
+// an flock, so a crashed test process frees its user.
+func claimUser(t testing.TB) (string, *os.File) {
+	t.Helper()
+	dir := "/run/snapd-agent-harness/locks"
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatalf("cannot create %s: %v", dir, err)
+	}
+	for i := 1; i <= poolSize; i++ {
+		name := fmt.Sprintf("sat-u%02d", i)
+		f, err := os.OpenFile(filepath.Join(dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			t.Fatalf("cannot open lock for %s: %v", name, err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			return name, f
+		}
+		f.Close()
+	}
+	t.Fatalf("cannot find a free test user: all %d are in use", poolSize)
+	return "", nil
+}
+
+var (
+	snapOnce sync.Once
+	snapPath string
+	snapErr  error
+)
+
+// SnapBinary returns this build's snap binary, built once per test process into a
+// directory every user may read (the agent runs as the session's user). The
+// SNAP_TEST_BINARY environment variable names a prebuilt one instead.
+func SnapBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("SNAP_TEST_BINARY"); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	snapOnce.Do(func() {
+		var dir string
+		dir, snapErr = os.MkdirTemp("", "snap-agent-test-bin-")
+		if snapErr != nil {
+			return
+		}
+		if snapErr = os.Chmod(dir, 0o755); snapErr != nil {
+			return
+		}
+		snapPath = filepath.Join(dir, "snap")
+		cmd := exec.Command("go", "build", "-o", snapPath, "./cmd/snap")
+		cmd.Dir = repoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			snapErr = fmt.Errorf("cannot build snap: %v\n%s", err, out)
+		}
+	})
+	if snapErr != nil {
+		t.Fatal(snapErr)
+	}
+	return snapPath
+}
+
+func repoRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	for {
+		if exists(filepath.Join(dir, "go.mod")) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			panic("cannot find the repository root (no go.mod above the working directory)")
+		}
+		dir = parent
+	}
+}
+
+func scriptPath() string {
+	return filepath.Join(repoRoot(), "tests", "lib", "user-session")
+}
+
+func script(env []string, args ...string) error {
+	_, err := scriptOutput(env, args...)
+	return err
+}
+
+func scriptOutput(env []string, args ...string) (string, error) {
+	cmd := exec.Command(scriptPath(), args...)
+	if env != nil {
+		cmd.Env = env
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,267 @@
+package integration_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+func TestFirstConnectSocketActivatesTheAgent(t *testing.T) {
+	t.Parallel()
+	s := agentSession(t, 0)
+	if st := unitState(t, s, "snapd.session-agent.socket"); st != "active" {
+		t.Fatalf("agent socket unit is %q, want active", st)
+	}
+	if pid := agentPID(t, s); pid != 0 {
+		t.Fatalf("the agent runs (pid %d) before anyone connected", pid)
+	}
+	fi, err := os.Stat(s.AgentSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("agent socket has mode %v, want a socket with 0600", fi.Mode())
+	}
+
+	info := sessionInfo(t, s.AgentSocket())
+
+	pid := agentPID(t, s)
+	if pid == 0 {
+		t.Fatalf("the agent is not running after answering")
+	}
+	if info.PID != pid || info.UID == nil || *info.UID != s.UID || info.Version == "" {
+		t.Fatalf("session info %+v, want pid %d and uid %d", info, pid, s.UID)
+	}
+	for _, f := range []string{wire.PathSessionInfo, wire.PathAgentExit} {
+		if !containsFeature(info.Features, f) {
+			t.Errorf("features %v do not list %s", info.Features, f)
+		}
+	}
+}
+
+func containsFeature(features []string, path string) bool {
+	name := path[strings.LastIndex(path, "/")+1:]
+	for _, f := range features {
+		if f == name || f == path {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRootAndOwnerAreServedAThirdUserIsRefused(t *testing.T) {
+	t.Parallel()
+	s := agentSession(t, 0)
+	sock := s.AgentSocket()
+
+	// root
+	sessionInfo(t, sock)
+
+	// the owner, from inside its own session
+	out, err := s.Run("curl", "-sS", "--unix-socket", sock, "http://localhost/v1/session-info")
+	if err != nil || !strings.Contains(out, `"type":"sync"`) {
+		t.Fatalf("the owner was not served: %v\n%s", err, out)
+	}
+
+	// A third uid can only reach the socket if the owner opens it up; the agent must
+	// still refuse it.
+	for _, p := range []struct {
+		path string
+		mode os.FileMode
+	}{{s.RuntimeDir, 0o711}, {sock, 0o666}} {
+		if err := os.Chmod(p.path, p.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		"curl", "-sS", "-w", "\n%{http_code}", "--unix-socket", sock, "http://localhost/v1/session-info")
+	outb, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nobody could not talk to the socket at all: %v\n%s", err, outb)
+	}
+	body, code, _ := strings.Cut(strings.TrimSpace(string(outb)), "\n")
+	if code != "403" {
+		t.Fatalf("nobody got HTTP %s, want 403: %s", code, body)
+	}
+	var env wire.Response
+	var res wire.ErrorResult
+	if err := json.Unmarshal([]byte(body), &env); err != nil || env.Type != wire.ResponseTypeError {
+		t.Fatalf("403 without a JSON error envelope: %s", body)
+	}
+	if err := json.Unmarshal(env.Result, &res); err != nil || res.Kind != wire.ErrorKindForbidden || !strings.Contains(res.Message, "65534") {
+		t.Fatalf("403 error does not name the refused uid: %s", body)
+	}
+
+	// and the owner's agent still serves root afterwards
+	sessionInfo(t, sock)
+}
+
+func TestIdleExitThenReactivation(t *testing.T) {
+	t.Parallel()
+	s := agentSession(t, 700*time.Millisecond)
+	first := sessionInfo(t, s.AgentSocket())
+	waitAgentGone(t, s, 10*time.Second)
+	if st := unitState(t, s, agentService); st == "failed" {
+		t.Fatalf("the agent service failed on idle exit")
+	}
+	second := sessionInfo(t, s.AgentSocket())
+	if second.PID == first.PID {
+		t.Fatalf("the second request was answered by the same agent (pid %d)", first.PID)
+	}
+}
+
+// Requests keep coming while agents exit on idle and on request: no request may be
+// lost or fail, and the socket unit must survive every restart.
+func TestRequestsAcrossIdleExitsAndExitRequests(t *testing.T) {
+	t.Parallel()
+	idle := 300 * time.Millisecond
+	s := agentSession(t, idle)
+	sock := s.AgentSocket()
+
+	pids := map[int]bool{}
+	idleExits, exitCalls := 0, 0
+	for i := 0; i < 300; i++ {
+		switch {
+		case i == 150:
+			r := call(t, sock, "POST", wire.PathAgentExit, "application/json", []byte("{}"))
+			if r.status != 200 {
+				t.Fatalf("agent-exit: %d %s", r.status, r.raw)
+			}
+			exitCalls++
+			continue
+		case i%60 == 59:
+			// Pause past the idle timeout so that the agent exits.
+			before := agentPID(t, s)
+			time.Sleep(idle + 400*time.Millisecond)
+			waitAgentGone(t, s, 5*time.Second)
+			if before != 0 {
+				idleExits++
+			}
+		}
+		r, err := tryCall(sock, "GET", wire.PathSessionInfo, "", nil)
+		if err != nil {
+			t.Fatalf("request %d failed: %v", i, err)
+		}
+		if r.status != 200 {
+			t.Fatalf("request %d: status %d %s", i, r.status, r.raw)
+		}
+		var info wire.SessionInfo
+		if err := json.Unmarshal(r.env.Result, &info); err != nil {
+			t.Fatal(err)
+		}
+		pids[info.PID] = true
+	}
+	if idleExits < 3 || exitCalls < 1 {
+		t.Fatalf("only %d idle exits and %d exit calls happened", idleExits, exitCalls)
+	}
+	if len(pids) < idleExits+exitCalls+1 {
+		t.Fatalf("%d agents answered, want at least %d", len(pids), idleExits+exitCalls+1)
+	}
+
+	// Restarts in quick succession, more than systemd's default start limit (5 in
+	// 10 s) allows, must leave neither unit failed.
+	for i := 0; i < 12; i++ {
+		r := call(t, sock, "POST", wire.PathAgentExit, "application/json", nil)
+		if r.status != 200 {
+			t.Fatalf("agent-exit %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	sessionInfo(t, sock)
+	for _, unit := range []string{"snapd.session-agent.socket", agentService} {
+		if st := unitState(t, s, unit); st == "failed" {
+			t.Fatalf("%s failed after quick restarts", unit)
+		}
+	}
+	t.Logf("%d requests answered by %d agents across %d idle exits and %d exit calls", 300-exitCalls, len(pids), idleExits, exitCalls)
+}
+
+func TestThousandIdleConnections(t *testing.T) {
+	t.Parallel()
+	s := agentSession(t, time.Second)
+	sock := s.AgentSocket()
+	sessionInfo(t, sock)
+	pid := agentPID(t, s)
+	before := threads(t, pid)
+
+	conns := make([]net.Conn, 0, 1000)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 1000; i++ {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+	}
+	// Let the agent accept them all.
+	time.Sleep(500 * time.Millisecond)
+	during := threads(t, pid)
+	info := sessionInfo(t, sock)
+	if info.PID != pid {
+		t.Fatalf("a new agent (pid %d) answered while %d was holding the connections", info.PID, pid)
+	}
+	t.Logf("agent threads: %d before, %d with 1000 idle connections", before, during)
+	if during > 40 {
+		t.Fatalf("the agent runs %d threads with 1000 idle connections", during)
+	}
+	// Silent connections must not keep the agent alive: it closes them after its
+	// header timeout and then exits on idle, although the client never hangs up.
+	waitAgentGone(t, s, 30*time.Second)
+}
+
+func TestBadRequestsGetClearErrorsAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	s := agentSession(t, 0)
+	sock := s.AgentSocket()
+	pid := sessionInfo(t, sock).PID
+
+	big := bytes.Repeat([]byte(" "), 2<<20)
+	big = append([]byte(`{"action":"stop","services":["snap.a.b"]`), big...)
+	big = append(big, '}')
+	cases := []struct {
+		name, method, path, ctype string
+		body                      []byte
+		status                    int
+		kind, inMessage           string
+	}{
+		{"unknown path", "GET", "/v1/nothing-here", "", nil, 404, wire.ErrorKindNotFound, "/v1/nothing-here"},
+		{"wrong method", "DELETE", wire.PathSessionInfo, "", nil, 405, wire.ErrorKindMethodNotAllowed, "DELETE"},
+		{"malformed JSON", "POST", wire.PathAgentExit, "application/json", []byte(`{"`), 400, wire.ErrorKindBadRequest, "cannot decode"},
+		{"unknown field", "POST", wire.PathAgentExit, "application/json", []byte(`{"please":"exit"}`), 400, wire.ErrorKindBadRequest, "please"},
+		{"trailing data", "POST", wire.PathAgentExit, "application/json", []byte(`{} {}`), 400, wire.ErrorKindBadRequest, ""},
+		{"wrong content type", "POST", wire.PathAgentExit, "text/plain", []byte(`{}`), 0, "", "text/plain"},
+		{"wrong charset", "POST", wire.PathAgentExit, "application/json; charset=latin1", []byte(`{}`), 0, "", "latin1"},
+		{"oversized body", "POST", wire.PathAgentExit, "application/json", big, 413, wire.ErrorKindRequestTooLarge, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, sock, tc.method, tc.path, tc.ctype, tc.body)
+			if r.status < 400 || r.status >= 500 || (tc.status != 0 && r.status != tc.status) {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.raw)
+			}
+			if r.env.Type != wire.ResponseTypeError || r.errRes.Message == "" {
+				t.Fatalf("no JSON error: %s", r.raw)
+			}
+			if tc.kind != "" && r.errRes.Kind != tc.kind {
+				t.Errorf("kind %q, want %q: %s", r.errRes.Kind, tc.kind, r.raw)
+			}
+			if !strings.Contains(r.errRes.Message, tc.inMessage) {
+				t.Errorf("message %q does not say %q", r.errRes.Message, tc.inMessage)
+			}
+			// The agent neither exited nor stopped serving.
+			if got := sessionInfo(t, sock).PID; got != pid {
+				t.Fatalf("agent %d was replaced by %d after a bad request", pid, got)
+			}
+		})
+	}
+}

@@ -1,0 +1,217 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// SessionError is the error of one session's outcome: what was attempted, for which
+// uid, and the typed cause ([AgentError], [TimeoutError], [TransportError],
+// [IdentityError], [UnsafeSocketError], [NoAgentError] or [InvalidResponseError]),
+// reachable with errors.As.
+type SessionError struct {
+	UID int
+	// Op says what was attempted, as in "cannot <Op> for uid N", e.g. "stop units".
+	Op  string
+	Err error
+}
+
+func (e *SessionError) Error() string {
+	if e.UID < 0 {
+		return fmt.Sprintf("cannot %s: %v", e.Op, e.Err)
+	}
+	return fmt.Sprintf("cannot %s for uid %d: %v", e.Op, e.UID, e.Err)
+}
+
+func (e *SessionError) Unwrap() error { return e.Err }
+
+// AgentError is an error the agent itself answered with.
+type AgentError struct {
+	// Status is the HTTP status of the answer.
+	Status int
+	// Kind is the agent's error kind (wire.ErrorKind*); empty from snapd 2.57 agents.
+	Kind    string
+	Message string
+	// Value is the error's value as sent, or nil.
+	Value json.RawMessage
+	// Failures holds the per-unit (or per-snap) reasons of service-control,
+	// service-status and app-control errors: value key ("stop-errors", ...) ->
+	// unit -> reason. Nil when the value carries none.
+	Failures map[string]map[string]string
+}
+
+func (e *AgentError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = fmt.Sprintf("agent answered with an error (HTTP status %d)", e.Status)
+	}
+	if len(e.Failures) == 0 {
+		return msg
+	}
+	// The message alone ("some user services failed to stop") does not say which
+	// units; name them, in a stable order.
+	var parts []string
+	for _, key := range sortedKeys(e.Failures) {
+		for _, unit := range sortedKeys(e.Failures[key]) {
+			parts = append(parts, fmt.Sprintf("%s: %s", unit, e.Failures[key][unit]))
+		}
+	}
+	return msg + " (" + strings.Join(parts, "; ") + ")"
+}
+
+// FailedUnits returns the units (or snaps) named by the error's per-unit failures,
+// sorted, each once.
+func (e *AgentError) FailedUnits() []string {
+	seen := map[string]bool{}
+	var units []string
+	for _, m := range e.Failures {
+		for unit := range m {
+			if !seen[unit] {
+				seen[unit] = true
+				units = append(units, unit)
+			}
+		}
+	}
+	sort.Strings(units)
+	return units
+}
+
+// Call phases a timeout can happen in.
+const (
+	PhaseConnect = "connect"
+	PhaseHeaders = "response headers"
+	PhaseBody    = "response body"
+)
+
+// TimeoutError says the agent did not answer within a deadline.
+type TimeoutError struct {
+	// Phase is what the client was waiting for (Phase*).
+	Phase string
+	// Limit is the deadline that expired, measured from the start of the call for
+	// the whole-call deadline.
+	Limit time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("agent did not answer within %v (waiting for %s)", e.Limit, e.Phase)
+}
+
+// Timeout reports true, so that TimeoutError satisfies net.Error-style checks.
+func (e *TimeoutError) Timeout() bool { return true }
+
+// TransportError is a failure to connect to the agent or to exchange the request and
+// answer with it, other than a timeout (for instance the agent died mid-answer, or
+// the caller cancelled the context).
+type TransportError struct {
+	// Op is "connect", "send request" or "read response".
+	Op  string
+	Err error
+}
+
+func (e *TransportError) Error() string { return fmt.Sprintf("cannot %s: %v", e.Op, e.Err) }
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// IdentityError says the process serving the socket is not the session's user: the
+// client hung up before sending anything.
+type IdentityError struct {
+	PeerUID, PeerPID int
+}
+
+func (e *IdentityError) Error() string {
+	return fmt.Sprintf("socket is served by uid %d (pid %d), not by the session's user", e.PeerUID, e.PeerPID)
+}
+
+// UnsafeSocketError says discovery would not use a socket path, because it, or its
+// directory, could have been placed or replaced by someone other than the user.
+type UnsafeSocketError struct {
+	Path   string
+	Reason string
+}
+
+func (e *UnsafeSocketError) Error() string {
+	return fmt.Sprintf("unsafe agent socket %s: %s", e.Path, e.Reason)
+}
+
+// NoAgentError says a requested user has no agent socket.
+type NoAgentError struct {
+	Path string
+}
+
+func (e *NoAgentError) Error() string {
+	return fmt.Sprintf("no session agent (no socket at %s)", e.Path)
+}
+
+// InvalidResponseError says the agent answered something that is not a valid answer:
+// not JSON, not the envelope, a result of the wrong shape, or too large (then Err is
+// a *ResponseTooLargeError).
+type InvalidResponseError struct {
+	Status int
+	Reason string
+	Err    error
+}
+
+func (e *InvalidResponseError) Error() string {
+	s := fmt.Sprintf("invalid response (HTTP status %d): %s", e.Status, e.Reason)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *InvalidResponseError) Unwrap() error { return e.Err }
+
+// ResponseTooLargeError says the answer exceeded the client's size cap; the client
+// stopped reading at the cap.
+type ResponseTooLargeError struct {
+	Limit int64
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	return fmt.Sprintf("response larger than %d bytes", e.Limit)
+}
+
+// IsTimeout reports whether err is, or wraps, a *TimeoutError.
+func IsTimeout(err error) bool {
+	var e *TimeoutError
+	return errors.As(err, &e)
+}
+
+// IsRefused reports whether the client refused to talk to the agent because of who
+// serves or owns its socket (*IdentityError or *UnsafeSocketError).
+func IsRefused(err error) bool {
+	var ie *IdentityError
+	var ue *UnsafeSocketError
+	return errors.As(err, &ie) || errors.As(err, &ue)
+}
+
+// IsNoAgent reports whether err is, or wraps, a *NoAgentError.
+func IsNoAgent(err error) bool {
+	var e *NoAgentError
+	return errors.As(err, &e)
+}
+
+// IsTooLarge reports whether err is, or wraps, a *ResponseTooLargeError.
+func IsTooLarge(err error) bool {
+	var e *ResponseTooLargeError
+	return errors.As(err, &e)
+}
+
+// AsAgentError returns the *AgentError err is or wraps, if any.
+func AsAgentError(err error) (*AgentError, bool) {
+	var e *AgentError
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
