@@ -88,8 +88,14 @@ func Start(t testing.TB, opts Options) *Session {
 	default:
 		args = append(args, "--no-agent")
 	}
-	// A session left behind by a test that crashed would make start refuse.
+	// A session left behind by a test that crashed would make start refuse, and units
+	// an earlier test left in the user's configuration would start with the manager.
 	_ = script(nil, "stop", s.User)
+	if u, err := user.Lookup(s.User); err == nil {
+		if err := os.RemoveAll(filepath.Join(u.HomeDir, ".config", "systemd")); err != nil {
+			t.Fatalf("cannot clear the unit configuration of %s: %v", s.User, err)
+		}
+	}
 	if out, err := scriptOutput(env, args...); err != nil {
 		t.Fatalf("cannot start a user session for %s: %v\n%s", s.User, err, out)
 	}

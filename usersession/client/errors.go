@@ -85,6 +85,9 @@ const (
 	PhaseConnect = "connect"
 	PhaseHeaders = "response headers"
 	PhaseBody    = "response body"
+	// PhaseQueued: the caller's deadline passed before the call could start,
+	// while it waited for one of the Concurrency slots.
+	PhaseQueued = "a free call slot"
 )
 
 // TimeoutError says the agent did not answer within a deadline.
@@ -147,7 +150,7 @@ func (e *NoAgentError) Error() string {
 
 // InvalidResponseError says the agent answered something that is not a valid answer:
 // not JSON, not the envelope, a result of the wrong shape, or too large (then Err is
-// a *ResponseTooLargeError).
+// a *ResponseTooLargeError). Reason or Err may be empty.
 type InvalidResponseError struct {
 	Status int
 	Reason string
@@ -155,9 +158,11 @@ type InvalidResponseError struct {
 }
 
 func (e *InvalidResponseError) Error() string {
-	s := fmt.Sprintf("invalid response (HTTP status %d): %s", e.Status, e.Reason)
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
+	s := fmt.Sprintf("invalid response (HTTP status %d)", e.Status)
+	for _, part := range []string{e.Reason, errString(e.Err)} {
+		if part != "" {
+			s += ": " + part
+		}
 	}
 	return s
 }
@@ -205,6 +210,13 @@ func AsAgentError(err error) (*AgentError, bool) {
 	var e *AgentError
 	ok := errors.As(err, &e)
 	return e, ok
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

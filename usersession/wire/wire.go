@@ -44,6 +44,9 @@ const (
 	ErrorKindRequestTooLarge  = "request-too-large"
 	ErrorKindUnsupportedMedia = "unsupported-media-type"
 	ErrorKindInternal         = "internal-error"
+	// ErrorKindTooManyConnections says the agent has as many connections open as it
+	// allows; retrying later may succeed.
+	ErrorKindTooManyConnections = "too-many-connections"
 	// ErrorKindManagerTimeout says the user's systemd manager did not answer within
 	// the request's deadline.
 	ErrorKindManagerTimeout = "systemd-timeout"

@@ -1,0 +1,62 @@
+#!/bin/bash
+# bench/run.sh: measure this project's agent against Debian's snapd agent, each in a
+# real user session on this machine, in one run, and print markdown tables for
+# docs/benchmarks.md. As root, after `make build` (or through `make bench`).
+#   BENCH_COLD_RUNS (default 30), BENCH_WARM_FOR (default 3s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+[ -x /usr/bin/snap ] && [ -f /usr/lib/systemd/user/snapd.session-agent.socket ] ||
+    { echo "bench: Debian's snapd is not installed (tests/lib/install-deps installs it)" >&2; exit 1; }
+session=tests/lib/user-session
+ours=sat-bench1 theirs=sat-bench2
+out=${BENCH_OUT:-build/bench}
+mkdir -p "$out"
+go build -o build/agentbench ./bench/agentbench
+
+cleanup() { "$session" stop "$ours" >/dev/null 2>&1 || true; "$session" stop "$theirs" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+cleanup
+SNAP_BINARY=$PWD/build/snap "$session" start "$ours"
+# No units of ours in this session: its manager finds snapd's in /usr/lib/systemd/user.
+"$session" start "$theirs" --no-agent
+"$session" systemctl "$theirs" start snapd.session-agent.socket
+
+args=(-cold-runs "${BENCH_COLD_RUNS:-30}" -warm-for "${BENCH_WARM_FOR:-3s}")
+echo "measuring snapd's agent..." >&2
+build/agentbench -user "$theirs" -label "snapd" "${args[@]}" >"$out/snapd.json"
+echo "measuring this agent..." >&2
+build/agentbench -user "$ours" -label "this agent" "${args[@]}" >"$out/ours.json"
+
+echo "## Agent core (\`bench/run.sh\`, $(date -u +%Y-%m-%d), $(nproc) cores)"
+echo
+build/agentbench -table "$out/snapd.json" "$out/ours.json"
+
+# Service control: 10 units per request. snapd 2.57.6 has no service-status endpoint;
+# Debian 13's snapd 2.68.3 has, and its agent runs unpacked here.
+rounds=${BENCH_SERVICE_ROUNDS:-10}
+snapd268=$(bench/fetch-snapd-trixie.sh build/snapd-2.68)
+units268=$out/units-2.68
+mkdir -p "$units268"
+sed "s|/usr/bin/snap|$snapd268|" /usr/lib/systemd/user/snapd.session-agent.service >"$units268/snapd.session-agent.service"
+cp /usr/lib/systemd/user/snapd.session-agent.socket "$units268/"
+newest=sat-bench3
+"$session" stop "$newest" >/dev/null 2>&1 || true
+trap 'cleanup; "$session" stop "$newest" >/dev/null 2>&1 || true' EXIT
+"$session" start "$newest" --units-from "$units268"
+"$session" systemctl "$newest" start snapd.session-agent.socket
+
+echo "measuring service control: snapd 2.57.6, snapd 2.68.3, this agent..." >&2
+build/agentbench -user "$theirs" -label "snapd" -services "$rounds" >"$out/svc-snapd.json"
+build/agentbench -user "$newest" -label "snapd" -services "$rounds" >"$out/svc-snapd268.json"
+build/agentbench -user "$ours" -label "this agent" -services "$rounds" >"$out/svc-ours.json"
+echo
+echo "## Service control (\`bench/run.sh\`, same run)"
+echo
+echo "Against snapd 2.57.6:"
+echo
+build/agentbench -services-table "$out/svc-snapd.json" "$out/svc-ours.json"
+echo
+echo "Against snapd 2.68.3 (the first of the two with \`service-status\`):"
+echo
+build/agentbench -services-table "$out/svc-snapd268.json" "$out/svc-ours.json"

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/client"
+)
+
+// table says how a subcommand shows a successful session: its columns after UID and
+// User, and one or more rows per result. A failed session gets one row with "-" in
+// every column but the last, which holds the failure's kind; the full error goes to
+// stderr, naming the user.
+type table[T any] struct {
+	headers []string
+	rows    func(T) [][]string
+}
+
+// sessionJSON is one element of --json output. Its fields are stable: uid (null only
+// for a socket in a directory that does not name a uid), user, ok, and either result
+// or error.
+type sessionJSON struct {
+	UID    *int       `json:"uid"`
+	User   string     `json:"user"`
+	Socket string     `json:"socket,omitempty"`
+	OK     bool       `json:"ok"`
+	Result any        `json:"result,omitempty"`
+	Error  *errorJSON `json:"error,omitempty"`
+}
+
+type errorJSON struct {
+	// Kind is the outcome kind (client.Kind*), Message the full error.
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	// The agent's own error, for kind agent-error.
+	AgentKind  string                       `json:"agent-kind,omitempty"`
+	StatusCode int                          `json:"status-code,omitempty"`
+	Value      json.RawMessage              `json:"value,omitempty"`
+	Failures   map[string]map[string]string `json:"failures,omitempty"`
+	// PeerUID is who served the socket, for kind refused.
+	PeerUID *int `json:"peer-uid,omitempty"`
+}
+
+// report prints res as a table or JSON on stdout and each failure on stderr, and
+// returns errExitStatus 1 if any session failed or was skipped.
+func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], names *userNames) error {
+	// One entry per session, skipped sockets included, in uid order (sockets in
+	// directories that name no uid last).
+	type entry struct {
+		uid    int
+		user   string
+		ok     bool
+		result T
+		err    error
+		json   sessionJSON
+	}
+	var entries []entry
+	for _, oc := range res.Outcomes {
+		uid, user := oc.UID, names.name(oc.UID)
+		entries = append(entries, entry{uid, user, oc.OK(), oc.Result, oc.Err,
+			sessionJSON{UID: &uid, User: user, Socket: oc.Socket, OK: oc.OK()}})
+	}
+	for _, s := range res.Skipped {
+		e := entry{uid: s.UID, user: "-", err: s.Err, json: sessionJSON{User: "-", Socket: s.Path}}
+		if s.UID >= 0 {
+			uid := s.UID
+			e.user, e.json.UID = names.name(uid), &uid
+			e.json.User = e.user
+		}
+		entries = append(entries, e)
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int {
+		return cmp.Compare(uint32(a.uid), uint32(b.uid)) // -1 sorts last
+	})
+
+	w := tabwriter.NewWriter(o.env.stdout, 0, 4, 2, ' ', 0)
+	if !o.JSON {
+		fmt.Fprintln(w, strings.Join(append([]string{"UID", "User"}, tbl.headers...), "\t"))
+	}
+	var out []sessionJSON
+	var failures []error
+	for _, e := range entries {
+		uidCell := "-"
+		if e.uid >= 0 {
+			uidCell = fmt.Sprint(e.uid)
+		}
+		if e.ok {
+			e.json.Result = e.result
+			for _, r := range tbl.rows(e.result) {
+				fmt.Fprintln(w, strings.Join(append([]string{uidCell, e.user}, r...), "\t"))
+			}
+		} else {
+			full := userError(res.Op, e.uid, e.user, e.err)
+			failures = append(failures, full)
+			e.json.Error = errorToJSON(full, e.err)
+			// "-" in every column but the last, which says what kind of failure.
+			cells := []string{uidCell, e.user}
+			for range len(tbl.headers) - 1 {
+				cells = append(cells, "-")
+			}
+			fmt.Fprintln(w, strings.Join(append(cells, kindLabel(client.KindOf(e.err))), "\t"))
+		}
+		out = append(out, e.json)
+	}
+
+	if o.JSON {
+		if out == nil {
+			out = []sessionJSON{}
+		}
+		enc := json.NewEncoder(o.env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fmt.Errorf("cannot write results: %w", err)
+		}
+	} else if len(out) > 0 {
+		if err := w.Flush(); err != nil {
+			return fmt.Errorf("cannot write results: %w", err)
+		}
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(o.env.stderr, "No user session agents found.")
+	}
+	for _, err := range failures {
+		fmt.Fprintf(o.env.stderr, "error: %v\n", err)
+	}
+	if len(failures) > 0 {
+		return &errExitStatus{code: 1}
+	}
+	return nil
+}
+
+// userError says what failed for whom: "cannot stop units for user alice (uid 1001):
+// ...". err may be a *client.SessionError, whose own uid-only prefix is dropped.
+func userError(op string, uid int, user string, err error) error {
+	var se *client.SessionError
+	if errors.As(err, &se) {
+		err = se.Err
+	}
+	if uid < 0 {
+		return fmt.Errorf("cannot %s: %w", op, err)
+	}
+	if user == fmt.Sprint(uid) {
+		return fmt.Errorf("cannot %s for uid %d: %w", op, uid, err)
+	}
+	return fmt.Errorf("cannot %s for user %s (uid %d): %w", op, user, uid, err)
+}
+
+func errorToJSON(full, cause error) *errorJSON {
+	e := &errorJSON{Kind: string(client.KindOf(cause)), Message: full.Error()}
+	if ae, ok := client.AsAgentError(cause); ok {
+		e.AgentKind, e.StatusCode, e.Value, e.Failures = ae.Kind, ae.Status, ae.Value, ae.Failures
+	}
+	var ie *client.IdentityError
+	if errors.As(cause, &ie) {
+		e.PeerUID = &ie.PeerUID
+	}
+	return e
+}
+
+// kindLabel is the table's short word for an outcome kind.
+func kindLabel(k client.Kind) string {
+	return "error: " + strings.ReplaceAll(string(k), "-", " ")
+}

@@ -1,0 +1,154 @@
+package sessionagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// writeGrace is how long after Config.RequestTimeout an answer may take to be written.
+const writeGrace = 5 * time.Second
+
+// Agent is one run of the session agent.
+type Agent struct {
+	cfg      Config
+	log      *slog.Logger
+	uid      uint32
+	routes   map[string]*Command
+	features []string
+	idle     *idleTracker
+	// exit receives the reason of an exit request; one is enough.
+	exit    chan string
+	running atomic.Bool
+}
+
+// New returns an agent with the endpoints of the package; Handle may add more before
+// Run.
+func New(cfg Config) *Agent {
+	cfg = cfg.withDefaults()
+	return &Agent{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		uid:    uint32(os.Getuid()),
+		routes: maps.Clone(commands),
+		idle:   newIdleTracker(cfg.IdleTimeout),
+		exit:   make(chan string, 1),
+	}
+}
+
+// Run runs an agent with cfg until it is idle, asked to exit, or ctx ends (SIGTERM);
+// see (*Agent).Run.
+func Run(ctx context.Context, cfg Config) error {
+	return New(cfg).Run(ctx)
+}
+
+// Run serves until the agent has been idle for Config.IdleTimeout, a client asks it to
+// exit, or ctx ends, then drains the requests in progress (for at most
+// Config.ShutdownTimeout) and returns nil. It returns an error when the agent cannot
+// start or its listener fails. An agent runs once.
+func (a *Agent) Run(ctx context.Context) error {
+	if !a.running.CompareAndSwap(false, true) {
+		return errors.New("cannot run the session agent: it already ran")
+	}
+	a.features = features(a.routes)
+	l, activated, err := a.listen()
+	if err != nil {
+		return err
+	}
+	conns := newConnLimiter(l, a.cfg.MaxConns, a.log)
+
+	// Requests do not end with ctx: a signal drains them rather than cancelling
+	// them. They end when the drain times out.
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
+		IdleTimeout:       a.cfg.KeepAliveTimeout,
+		WriteTimeout:      a.cfg.RequestTimeout + writeGrace,
+		MaxHeaderBytes:    a.cfg.MaxHeaderBytes,
+		ConnContext:       withPeerCred,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+
+	a.idle.start()
+	defer a.idle.stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(conns) }()
+
+	// The bus name is claimed off the path of the first request, which a
+	// socket-activated agent must answer within milliseconds.
+	busCtx, releaseBus := context.WithCancel(baseCtx)
+	var bus sync.WaitGroup
+	bus.Go(func() { a.holdBusName(busCtx) })
+
+	addr := l.Addr().String()
+	a.log.Info("serving", "socket", addr, "activated", activated, "version", a.cfg.Version)
+	notify(a.log, "READY=1\nSTATUS=Serving on "+addr)
+
+	var reason string
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		reason = context.Cause(ctx).Error()
+	case <-a.idle.done():
+		reason = fmt.Sprintf("idle for %v", a.cfg.IdleTimeout)
+	case reason = <-a.exit:
+	case err := <-served:
+		serveErr = fmt.Errorf("cannot serve: %w", err)
+		reason = serveErr.Error()
+	}
+	a.log.Info("exiting", "reason", reason)
+	notify(a.log, "STOPPING=1\nSTATUS=Exiting: "+reason)
+	a.idle.stop()
+	// Releasing the name first lets D-Bus activation queue the next agent.
+	releaseBus()
+	a.shutdown(srv, conns, cancelBase)
+	if serveErr == nil {
+		// Serve has returned: the listener is closed.
+		<-served
+	}
+	conns.wait()
+	bus.Wait()
+	return serveErr
+}
+
+// shutdown stops accepting connections, waits for the requests in progress, and for
+// the connections accepted but not read yet, to be answered, then closes the server.
+// Past Config.ShutdownTimeout it cancels the requests left and closes their connections.
+//
+// It does not use (*http.Server).Shutdown: that waits for a connection accepted but not
+// read yet, then drops the request it reads, which would lose the call that
+// socket-activated the agent, or that came just as it decided to exit.
+func (a *Agent) shutdown(srv *http.Server, conns *connLimiter, cancelRequests context.CancelFunc) {
+	timer := time.NewTimer(a.cfg.ShutdownTimeout)
+	defer timer.Stop()
+	drained := conns.drain()
+	// Idle connections close now, the others after their answer.
+	srv.SetKeepAlivesEnabled(false)
+	select {
+	case <-drained:
+	case <-timer.C:
+		a.log.Warn("requests still in progress at the shutdown timeout, closing their connections",
+			"timeout", a.cfg.ShutdownTimeout)
+		cancelRequests()
+	}
+	srv.Close()
+}
+
+// requestExit makes Run return; the first reason wins.
+func (a *Agent) requestExit(reason string) {
+	select {
+	case a.exit <- reason:
+	default:
+	}
+}

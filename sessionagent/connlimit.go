@@ -1,0 +1,163 @@
+package sessionagent
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+const (
+	// maxRefusing bounds the connections being refused at once; past it, further
+	// ones are closed without an answer.
+	maxRefusing = 64
+	// refuseTimeout bounds the time spent refusing one connection.
+	refuseTimeout = time.Second
+	// refuseLogInterval spaces the warnings about refused connections.
+	refuseLogInterval = time.Minute
+)
+
+// connLimiter caps the connections open at once. A connection past the cap is answered
+// 503 and closed by a short-lived goroutine of its own, which reads the request so that
+// closing does not reset the connection before the client has read the answer. It also
+// says when every connection it accepted is closed, for the drain at exit.
+type connLimiter struct {
+	net.Listener
+	max int
+	log *slog.Logger
+
+	mu       sync.Mutex
+	open     int
+	draining bool
+	drained  chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+
+	refusing atomic.Int64
+	lastLog  atomic.Int64 // unix time of the last warning
+	refusers sync.WaitGroup
+	busy     []byte
+}
+
+func newConnLimiter(l net.Listener, maxConns int, log *slog.Logger) *connLimiter {
+	body, _ := ErrorResponse(http.StatusServiceUnavailable, wire.ErrorKindTooManyConnections,
+		"too many connections to the session agent, try again later", nil).(*jsonResponse).encode()
+	busy := "HTTP/1.1 503 Service Unavailable\r\n" +
+		"Content-Type: application/json\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
+		"Connection: close\r\n\r\n" + string(body)
+	return &connLimiter{Listener: l, max: maxConns, log: log, drained: make(chan struct{}), busy: []byte(busy)}
+}
+
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.take() {
+			return &countedConn{Conn: c, l: l}, nil
+		}
+		l.refuse(c)
+	}
+}
+
+// take counts a new connection, unless the cap is reached.
+func (l *connLimiter) take() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open >= l.max {
+		return false
+	}
+	l.open++
+	return true
+}
+
+// release gives back the slot of a closed connection.
+func (l *connLimiter) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open--
+	if l.open == 0 && l.draining {
+		close(l.drained)
+	}
+}
+
+// Close stops accepting connections; it may be called more than once (the server
+// closes its listeners too).
+func (l *connLimiter) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.Listener.Close() })
+	return l.closeErr
+}
+
+// drain closes the listener and returns a channel closed once every connection it
+// accepted is closed.
+func (l *connLimiter) drain() <-chan struct{} {
+	l.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.draining {
+		l.draining = true
+		if l.open == 0 {
+			close(l.drained)
+		}
+	}
+	return l.drained
+}
+
+func (l *connLimiter) refuse(c net.Conn) {
+	if now := time.Now().Unix(); now-l.lastLog.Load() >= int64(refuseLogInterval/time.Second) {
+		l.lastLog.Store(now)
+		l.log.Warn("refusing connections: too many open", "max", l.max)
+	}
+	if l.refusing.Add(1) > maxRefusing {
+		l.refusing.Add(-1)
+		c.Close()
+		return
+	}
+	l.refusers.Add(1)
+	go func() {
+		defer l.refusers.Done()
+		defer l.refusing.Add(-1)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(refuseTimeout))
+		if _, err := c.Write(l.busy); err != nil {
+			return
+		}
+		if cw, ok := c.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		io.Copy(io.Discard, io.LimitReader(c, int64(DefaultMaxHeaderBytes)))
+	}()
+}
+
+// wait returns once every connection being refused is closed; call it after drain.
+func (l *connLimiter) wait() {
+	l.refusers.Wait()
+}
+
+// countedConn gives its slot back when closed.
+type countedConn struct {
+	net.Conn
+	l      *connLimiter
+	closed atomic.Bool
+}
+
+func (c *countedConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.release()
+	}
+	return c.Conn.Close()
+}
+
+// NetConn returns the wrapped connection, so that its peer credentials can be read.
+func (c *countedConn) NetConn() net.Conn {
+	return c.Conn
+}

@@ -1,0 +1,139 @@
+package control
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/snapcore-ng/usersession-agent/systemd"
+)
+
+// serviceUnitTypes are the unit types a snap's user services come as: the service,
+// and the socket and timer units that activate it.
+var serviceUnitTypes = map[string]bool{"service": true, "socket": true, "timer": true}
+
+// serviceUnit checks one entry of a service list and returns the unit it names.
+//
+// The rule: the entry must be a valid systemd unit name of a snap
+// ("snap.<instance>.<rest>") and of type service, socket or timer. An entry without a
+// unit type suffix names a service, as with systemctl: "snap.foo.svc" is
+// "snap.foo.svc.service". Templates ("snap.foo.svc@.service") are refused: they cannot
+// run; instances ("snap.foo.svc@1.service") are fine.
+func serviceUnit(entry string) (string, error) {
+	if entry == "" {
+		return "", fmt.Errorf(`"": empty`)
+	}
+	unit := entry
+	if entry != "" && !strings.ContainsAny(entry, "*?[/") && !strings.HasPrefix(entry, "-") {
+		if !knownSuffix(entry) {
+			unit = entry + ".service"
+		}
+	}
+	kind, err := systemd.ParseUnitName(unit)
+	if err != nil {
+		// Word it about the entry, not about the name with the implied suffix.
+		return "", fmt.Errorf("%q: %s", entry, strings.TrimPrefix(err.Error(), fmt.Sprintf("invalid unit name %q: ", unit)))
+	}
+	if t := systemd.UnitType(unit); !serviceUnitTypes[t] {
+		return "", fmt.Errorf("%q: a %s unit, not a service, socket or timer", entry, t)
+	}
+	if kind == systemd.TemplateName {
+		return "", fmt.Errorf("%q: a template, name one of its instances", entry)
+	}
+	if err := snapUnitPrefix(unit); err != nil {
+		return "", fmt.Errorf("%q: %w", entry, err)
+	}
+	return unit, nil
+}
+
+func knownSuffix(name string) bool {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return false
+	}
+	return systemd.ValidateUnitName("x."+name[i+1:]) == nil
+}
+
+// snapUnitPrefix checks that unit is "snap.<instance>.<something>".
+func snapUnitPrefix(unit string) error {
+	rest, ok := strings.CutPrefix(unit, "snap.")
+	if !ok {
+		return fmt.Errorf("not a snap unit (no \"snap.\" prefix)")
+	}
+	instance, tail, ok := strings.Cut(rest, ".")
+	if !ok || !strings.Contains(tail, ".") {
+		return fmt.Errorf("not a snap unit (not snap.<snap>.<app>.<type>)")
+	}
+	if err := validateInstanceName(instance); err != nil {
+		return fmt.Errorf("not a snap unit: %w", err)
+	}
+	return nil
+}
+
+// serviceUnits checks every entry and returns their units, or an error naming every
+// bad entry.
+func serviceUnits(entries []string) ([]string, *Error) {
+	units := make([]string, len(entries))
+	var bad []string
+	for i, e := range entries {
+		u, err := serviceUnit(e)
+		if err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		units[i] = u
+	}
+	if len(bad) == 1 {
+		return nil, badRequest("invalid service name %s", bad[0])
+	}
+	if len(bad) > 1 {
+		return nil, badRequest("invalid service names %s", strings.Join(bad, "; "))
+	}
+	return units, nil
+}
+
+// validateInstanceName checks a snap instance name: a snap name (2 to 40 characters:
+// lowercase letters, digits and dashes, at least one letter, no leading, trailing or
+// double dash), optionally followed by '_' and an instance key of 1 to 10 lowercase
+// letters and digits. These are snapd's rules.
+func validateInstanceName(name string) error {
+	snap, key, hasKey := strings.Cut(name, "_")
+	if err := validateSnapName(snap); err != nil {
+		return err
+	}
+	if !hasKey {
+		return nil
+	}
+	if key == "" || len(key) > 10 {
+		return fmt.Errorf("invalid instance key %q: must be 1 to 10 characters", key)
+	}
+	for _, c := range key {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return fmt.Errorf("invalid instance key %q: only lowercase letters and digits are allowed", key)
+		}
+	}
+	return nil
+}
+
+func validateSnapName(name string) error {
+	if len(name) < 2 || len(name) > 40 {
+		return fmt.Errorf("invalid snap name %q: must be 2 to 40 characters", name)
+	}
+	letter := false
+	for i, c := range name {
+		switch {
+		case 'a' <= c && c <= 'z':
+			letter = true
+		case '0' <= c && c <= '9':
+		case c == '-':
+			if i == 0 || i == len(name)-1 || name[i-1] == '-' {
+				return fmt.Errorf("invalid snap name %q: dashes may not lead, trail or follow each other", name)
+			}
+		default:
+			return fmt.Errorf("invalid snap name %q: only lowercase letters, digits and dashes are allowed", name)
+		}
+	}
+	if !letter {
+		return fmt.Errorf("invalid snap name %q: must contain a letter", name)
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package sessionagent_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+)
+
+// clientModeEnv, when set to a socket path, makes the test binary a tiny client that
+// asks for session-info there and prints the status and body: the tests run it as
+// another user.
+const clientModeEnv = "SESSIONAGENT_TEST_CLIENT"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(clientModeEnv); path != "" {
+		os.Exit(runTestClient(path))
+	}
+	// Keep the agents under test off the session bus and service manager of whoever
+	// runs the tests; the tests that want them say so in Config or set them again.
+	for _, name := range []string{"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS"} {
+		os.Unsetenv(name)
+	}
+	os.Exit(m.Run())
+}
+
+func runTestClient(path string) int {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer conn.Close()
+	req, _ := http.NewRequest("GET", "http://agent/v1/session-info", nil)
+	if err := req.Write(conn); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	rsp, err := http.ReadResponse(newReader(conn), req)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	body, _ := io.ReadAll(rsp.Body)
+	fmt.Printf("%d %s", rsp.StatusCode, body)
+	return 0
+}

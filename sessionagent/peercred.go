@@ -1,0 +1,102 @@
+package sessionagent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+// PeerCred identifies the process at the other end of a connection, as the kernel saw
+// it when the process connected.
+type PeerCred struct {
+	UID uint32
+	GID uint32
+	PID int32
+}
+
+// peerInfo is what the connection context holds: the credentials, or why they could not
+// be read.
+type peerInfo struct {
+	cred PeerCred
+	err  error
+}
+
+type peerKey struct{}
+
+// withPeerCred is the server's ConnContext: it reads the peer's credentials once per
+// connection, so that every request on it is checked without a system call.
+func withPeerCred(ctx context.Context, c net.Conn) context.Context {
+	cred, err := readPeerCred(c)
+	return context.WithValue(ctx, peerKey{}, peerInfo{cred, err})
+}
+
+// PeerCredFromContext returns the credentials of the client that sent a request, from
+// its context.
+func PeerCredFromContext(ctx context.Context) (PeerCred, bool) {
+	p, ok := ctx.Value(peerKey{}).(peerInfo)
+	return p.cred, ok && p.err == nil
+}
+
+// readPeerCred reads SO_PEERCRED of c, or of the connection c wraps. It goes through
+// SyscallConn().Control rather than (*net.UnixConn).File(): File duplicates the
+// descriptor and makes it blocking, which costs an OS thread per connection.
+func readPeerCred(c net.Conn) (PeerCred, error) {
+	for {
+		wrapper, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = wrapper.NetConn()
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return PeerCred{}, fmt.Errorf("cannot read peer credentials: %T is not a socket", c)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return PeerCred{}, fmt.Errorf("cannot read peer credentials: %w", err)
+	}
+	var ucred *unix.Ucred
+	var sockErr error
+	if err := raw.Control(func(fd uintptr) {
+		ucred, sockErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return PeerCred{}, fmt.Errorf("cannot read peer credentials: %w", err)
+	}
+	if sockErr != nil {
+		return PeerCred{}, fmt.Errorf("cannot read peer credentials: %w", sockErr)
+	}
+	return PeerCred{UID: ucred.Uid, GID: ucred.Gid, PID: ucred.Pid}, nil
+}
+
+// peerAllowed says whether a peer may use the agent of user ownUID: root, which acts
+// for snapd, and the user themself.
+func peerAllowed(cred PeerCred, ownUID uint32) bool {
+	return cred.UID == 0 || cred.UID == ownUID
+}
+
+// checkPeer is the guard in front of routing: it returns nil for an allowed peer, and
+// for any other logs one line and returns the 403 to answer. The connection is closed
+// after it, so a refused client cannot hold it open.
+func (a *Agent) checkPeer(r *http.Request) Response {
+	p, ok := r.Context().Value(peerKey{}).(peerInfo)
+	switch {
+	case !ok || p.err != nil:
+		a.log.Warn("refused request: cannot read peer credentials", "err", p.err)
+		return withHeader(ErrorResponse(http.StatusForbidden, wire.ErrorKindForbidden,
+			"cannot check the credentials of the connection", nil), "Connection", "close")
+	case !peerAllowed(p.cred, a.uid):
+		a.log.Warn("refused request from another user", "uid", p.cred.UID, "pid", p.cred.PID,
+			"method", r.Method, "path", r.URL.Path)
+		return withHeader(ErrorResponse(http.StatusForbidden, wire.ErrorKindForbidden,
+			fmt.Sprintf("uid %d is not allowed to use the session agent of uid %d", p.cred.UID, a.uid), nil),
+			"Connection", "close")
+	}
+	return nil
+}

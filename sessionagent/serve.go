@@ -1,0 +1,105 @@
+package sessionagent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+// ServeHTTP is the path of every request: peer guard, activity tracking, routing, body,
+// handler, answer.
+func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rsp := a.checkPeer(r); rsp != nil {
+		rsp.ServeHTTP(w, r)
+		return
+	}
+	// From here to the end of the answer the agent is busy and must not exit.
+	a.idle.begin()
+	defer a.idle.end()
+	a.dispatch(w, r).ServeHTTP(w, r)
+}
+
+func (a *Agent) dispatch(w http.ResponseWriter, r *http.Request) Response {
+	cmd := a.routes[r.URL.Path]
+	if cmd == nil {
+		return ErrorResponse(http.StatusNotFound, wire.ErrorKindNotFound,
+			fmt.Sprintf("cannot find %q", r.URL.Path), nil)
+	}
+	h := cmd.handler(r.Method)
+	if h == nil {
+		return withHeader(ErrorResponse(http.StatusMethodNotAllowed, wire.ErrorKindMethodNotAllowed,
+			fmt.Sprintf("cannot %s %q: allowed methods are %s", r.Method, r.URL.Path, cmd.allow()), nil),
+			"Allow", cmd.allow())
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	if rsp := a.readBody(w, r); rsp != nil {
+		return rsp
+	}
+	return a.call(h, r)
+}
+
+// readBody reads the body of r in full before the handler runs, bounded in size and in
+// time: a client that stops sending must not hold a handler, and with it the agent,
+// forever. r must be the handler's own copy of the request.
+func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
+	limit := a.cfg.MaxRequestBody
+	tooLarge := func() Response {
+		return withHeader(ErrorResponse(http.StatusRequestEntityTooLarge, wire.ErrorKindRequestTooLarge,
+			fmt.Sprintf("cannot read request body: larger than %d bytes", limit), nil), "Connection", "close")
+	}
+	if r.ContentLength > limit {
+		return tooLarge()
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(a.cfg.ReadBodyTimeout))
+	var body bytes.Buffer
+	if r.ContentLength > 0 {
+		body.Grow(int(r.ContentLength))
+	}
+	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	// Once the body is read, the server watches the connection for the client
+	// leaving; the body's deadline must not cut that watch (and the request) short.
+	rc.SetReadDeadline(time.Time{})
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return tooLarge()
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return withHeader(ErrorResponse(http.StatusRequestTimeout, wire.ErrorKindBadRequest,
+			fmt.Sprintf("cannot read request body: not received within %v", a.cfg.ReadBodyTimeout), nil),
+			"Connection", "close")
+	}
+	if err != nil {
+		return withHeader(BadRequest("cannot read request body: %v", err), "Connection", "close")
+	}
+	r.Body = io.NopCloser(&body)
+	r.ContentLength = int64(body.Len())
+	return nil
+}
+
+// call runs a handler; a panic answers 500 instead of dropping the connection.
+func (a *Agent) call(h HandlerFunc, r *http.Request) (rsp Response) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v,
+				"stack", string(debug.Stack()))
+			rsp = InternalError("cannot %s %q: internal error", r.Method, r.URL.Path)
+		}
+	}()
+	if rsp = h(a, r); rsp == nil {
+		panic("handler returned no response")
+	}
+	return rsp
+}

@@ -1,0 +1,24 @@
+package sessionagent
+
+import (
+	"net/http"
+	"os"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+func init() {
+	register(&Command{Path: wire.PathSessionInfo, Feature: "session-info", GET: getSessionInfo})
+}
+
+// getSessionInfo says which agent answers: its version, the user and process it runs
+// as, and the features it supports.
+func getSessionInfo(a *Agent, r *http.Request) Response {
+	uid := int(a.uid)
+	return SyncResponse(&wire.SessionInfo{
+		Version:  a.cfg.Version,
+		UID:      &uid,
+		PID:      os.Getpid(),
+		Features: a.features,
+	})
+}

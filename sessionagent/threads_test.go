@@ -1,0 +1,60 @@
+package sessionagent_test
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snapcore-ng/usersession-agent/sessionagent"
+)
+
+// threads returns the number of OS threads of this process.
+func threads(t *testing.T) int {
+	t.Helper()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no Threads in /proc/self/status")
+	return 0
+}
+
+// Idle connections must cost goroutines, not threads: reading peer credentials must
+// not make sockets blocking.
+func TestIdleConnectionsDoNotCostThreads(t *testing.T) {
+	// Not parallel: other tests' threads would blur the count.
+	const conns, maxThreads = 1000, 50
+	ta := startAgent(t, sessionagent.Config{ReadHeaderTimeout: time.Minute})
+	ta.sessionInfo()
+	before := threads(t)
+	for range conns {
+		c, err := net.Dial("unix", ta.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	// Let the agent accept them all and read their credentials.
+	time.Sleep(200 * time.Millisecond)
+	ta.sessionInfo()
+	after := threads(t)
+	t.Logf("threads: %d before, %d with %d idle connections open", before, after, conns)
+	if after >= maxThreads {
+		t.Errorf("%d threads with %d idle connections, want fewer than %d", after, conns, maxThreads)
+	}
+}

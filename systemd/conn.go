@@ -1,0 +1,204 @@
+// Package systemd controls a systemd manager, typically a user's `systemd --user`,
+// through its D-Bus API.
+//
+// It talks to the manager's private peer-to-peer socket
+// ($XDG_RUNTIME_DIR/systemd/private), as `systemctl --user` does, so it needs no session
+// bus. Every call has a deadline: the caller's, or DefaultTimeout when the caller's
+// context has none. Jobs (start, stop, restart...) are followed to their end, and a job
+// that does not end well is reported as a *JobError carrying the unit's own account of
+// the failure.
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+)
+
+// DefaultTimeout bounds every call made with a context that has no deadline of its own.
+const DefaultTimeout = 30 * time.Second
+
+// Manager is a connection to one systemd manager. It is safe for concurrent use. If the
+// manager drops the connection (for instance on `daemon-reexec`), the next call dials
+// again.
+type Manager struct {
+	socketPath string
+
+	mu     sync.Mutex
+	link   *link
+	closed bool
+}
+
+// link is one established connection: go-systemd's, and the two godbus connections it
+// was built from (go-systemd does not expose them; we watch them to notice that the
+// manager went away while we wait for a job).
+type link struct {
+	conn *sdbus.Conn
+	raw  []*godbus.Conn
+	// gone is closed once any of the raw connections is closed.
+	gone chan struct{}
+}
+
+func (l *link) connected() bool { return l.conn.Connected() }
+
+// ConnectUser connects to the user manager whose runtime directory is runtimeDir (the
+// user's $XDG_RUNTIME_DIR, /run/user/UID). An empty runtimeDir means this process's
+// $XDG_RUNTIME_DIR.
+func ConnectUser(ctx context.Context, runtimeDir string) (*Manager, error) {
+	if runtimeDir == "" {
+		runtimeDir = os.Getenv("XDG_RUNTIME_DIR")
+		if runtimeDir == "" {
+			return nil, errors.New("cannot connect to the user's systemd manager: XDG_RUNTIME_DIR is not set")
+		}
+	}
+	return ConnectPrivate(ctx, filepath.Join(runtimeDir, "systemd", "private"))
+}
+
+// ConnectPrivate connects to the manager listening on the peer-to-peer D-Bus socket at
+// socketPath. It dials at once, so that a missing or dead manager is reported here.
+func ConnectPrivate(ctx context.Context, socketPath string) (*Manager, error) {
+	m := &Manager{socketPath: socketPath}
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	l, err := dial(ctx, socketPath)
+	if err != nil {
+		return nil, err
+	}
+	m.link = l
+	return m, nil
+}
+
+// Close closes the connection. Calls in flight fail.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	if m.link != nil {
+		m.link.conn.Close()
+		m.link = nil
+	}
+	return nil
+}
+
+// SocketPath is the socket the manager is reached on.
+func (m *Manager) SocketPath() string { return m.socketPath }
+
+// current returns a live link, dialling again if the last one was lost.
+func (m *Manager) current(ctx context.Context) (*link, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errors.New("cannot talk to the systemd manager: connection closed")
+	}
+	if m.link != nil && m.link.connected() {
+		return m.link, nil
+	}
+	if m.link != nil {
+		m.link.conn.Close()
+		m.link = nil
+	}
+	l, err := dial(ctx, m.socketPath)
+	if err != nil {
+		return nil, err
+	}
+	m.link = l
+	return l, nil
+}
+
+// dial connects twice to the socket (go-systemd keeps one connection for calls and one
+// for signals). The deadline of ctx bounds the connect, the authentication and the
+// setup calls go-systemd makes without a context of its own: until setup is done each
+// socket carries ctx's deadline, so a hung manager makes the setup fail instead of
+// blocking forever.
+func dial(ctx context.Context, socketPath string) (*link, error) {
+	l := &link{}
+	var (
+		mu    sync.Mutex // guards socks against the AfterFunc below
+		socks []net.Conn
+	)
+	unbind := context.AfterFunc(ctx, func() {
+		// Cancellation without a deadline: wake up whatever reads or writes now.
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range socks {
+			_ = s.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	conn, err := sdbus.NewConnection(func() (*godbus.Conn, error) {
+		var d net.Dialer
+		s, err := d.DialContext(ctx, "unix", socketPath)
+		if err != nil {
+			return nil, err
+		}
+		if dl, ok := ctx.Deadline(); ok {
+			_ = s.SetDeadline(dl)
+		}
+		mu.Lock()
+		socks = append(socks, s)
+		mu.Unlock()
+		c, err := godbus.NewConn(s)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		// EXTERNAL with the numeric uid, as systemctl does; no Hello: there is no bus
+		// daemon on the other end, only the manager.
+		if err := c.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+			c.Close()
+			return nil, err
+		}
+		l.raw = append(l.raw, c)
+		return c, nil
+	})
+	stopped := unbind()
+	if err == nil && (ctx.Err() != nil || !stopped) {
+		conn.Close()
+		err = ctx.Err()
+	}
+	if err != nil {
+		for _, c := range l.raw {
+			c.Close()
+		}
+		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			// The sockets' deadlines are ctx's: say so in terms of ctx.
+			cause := ctx.Err()
+			if cause == nil {
+				cause = context.DeadlineExceeded
+			}
+			return nil, fmt.Errorf("cannot connect to the systemd manager at %s: it did not answer in time: %w", socketPath, cause)
+		}
+		return nil, fmt.Errorf("cannot connect to the systemd manager at %s: %w", socketPath, err)
+	}
+	for _, s := range socks {
+		_ = s.SetDeadline(time.Time{})
+	}
+	l.conn = conn
+	l.gone = make(chan struct{})
+	var once sync.Once
+	for _, c := range l.raw {
+		// Runs once, when the connection closes (godbus cancels its context then).
+		context.AfterFunc(c.Context(), func() { once.Do(func() { close(l.gone) }) })
+	}
+	if !l.connected() {
+		conn.Close()
+		return nil, fmt.Errorf("cannot connect to the systemd manager at %s: connection closed during setup", socketPath)
+	}
+	return l, nil
+}
+
+// withDeadline gives ctx a deadline of DefaultTimeout if it has none.
+func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, DefaultTimeout)
+}

@@ -1,0 +1,130 @@
+package systemd
+
+import (
+	"context"
+
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+)
+
+// Unit is a unit as the manager lists it.
+type Unit struct {
+	Name        string
+	Description string
+	LoadState   string // "loaded", "not-found", "masked", "error"...
+	ActiveState string // "active", "inactive", "failed", "activating"...
+	SubState    string // type-specific: "running", "dead", "exited"...
+}
+
+func unitsFrom(in []sdbus.UnitStatus) []Unit {
+	out := make([]Unit, len(in))
+	for i, u := range in {
+		out[i] = Unit{Name: u.Name, Description: u.Description, LoadState: u.LoadState, ActiveState: u.ActiveState, SubState: u.SubState}
+	}
+	return out
+}
+
+// ListUnitsByPatterns lists the loaded units whose names match one of the glob
+// patterns and whose load, active or sub state is one of states (any state if states is
+// empty), in one call.
+func (m *Manager) ListUnitsByPatterns(ctx context.Context, states, patterns []string) ([]Unit, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	l, err := m.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if states == nil {
+		states = []string{}
+	}
+	us, err := l.conn.ListUnitsByPatternsContext(ctx, states, patterns)
+	if err != nil {
+		return nil, callError(ctx, "list units", "", err)
+	}
+	return unitsFrom(us), nil
+}
+
+// ListUnitsByNames returns the state of each named unit, in one call and in the order
+// asked; a unit the manager does not know has LoadState "not-found".
+func (m *Manager) ListUnitsByNames(ctx context.Context, names []string) ([]Unit, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	l, err := m.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	us, err := l.conn.ListUnitsByNamesContext(ctx, names)
+	if err != nil {
+		return nil, callError(ctx, "list units", "", err)
+	}
+	return unitsFrom(us), nil
+}
+
+// UnitFileStates returns, in one call, the enablement state ("enabled", "disabled",
+// "static", "masked"...) of the unit files whose names match the glob patterns, keyed by
+// file name. Instances enabled through their template do not appear: ask their
+// UnitFileState property.
+func (m *Manager) UnitFileStates(ctx context.Context, patterns []string) (map[string]string, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	l, err := m.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := l.conn.ListUnitFilesByPatternsContext(ctx, []string{}, patterns)
+	if err != nil {
+		return nil, callError(ctx, "list unit files", "", err)
+	}
+	out := make(map[string]string, len(files))
+	for _, f := range files {
+		out[baseName(f.Path)] = f.Type
+	}
+	return out, nil
+}
+
+// Properties returns every property of unit, of all its interfaces (org.freedesktop.
+// systemd1.Unit and the type's own, e.g. ...Service), in one call, as `systemctl show`
+// reads them. Asking about a unit the manager does not know loads a stub whose
+// LoadState is "not-found"; it is not an error.
+func (m *Manager) Properties(ctx context.Context, unit string) (map[string]any, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	l, err := m.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	props, err := l.conn.GetAllPropertiesContext(ctx, unit)
+	if err != nil {
+		return nil, callError(ctx, "get properties of", unit, err)
+	}
+	return props, nil
+}
+
+// Property returns one property of unit. iface is the short interface name: "Unit",
+// "Service", "Scope"...
+func (m *Manager) Property(ctx context.Context, unit, iface, name string) (any, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	l, err := m.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var p *sdbus.Property
+	if iface == "Unit" {
+		p, err = l.conn.GetUnitPropertyContext(ctx, unit, name)
+	} else {
+		p, err = l.conn.GetUnitTypePropertyContext(ctx, unit, iface, name)
+	}
+	if err != nil {
+		return nil, callError(ctx, "get property "+name+" of", unit, err)
+	}
+	return p.Value.Value(), nil
+}
+
+func baseName(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[i+1:]
+		}
+	}
+	return path
+}

@@ -1,0 +1,129 @@
+package client
+
+import (
+	"fmt"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultRuntimeDir      = "/run/user"
+	SocketName             = "snapd-session-agent.socket"
+	DefaultConnectTimeout  = 1 * time.Second
+	DefaultHeaderTimeout   = 5 * time.Second
+	DefaultTimeout         = 10 * time.Second
+	DefaultServiceTimeout  = 100 * time.Second
+	DefaultMaxResponseSize = 1 << 20
+	DefaultConcurrency     = 32
+)
+
+// Options configure a Client. Zero fields take the defaults above.
+type Options struct {
+	// RuntimeDir holds one directory per uid, each with the agent's socket; tests
+	// point it elsewhere.
+	RuntimeDir string
+
+	// ConnectTimeout bounds connecting to one agent (including the identity check).
+	ConnectTimeout time.Duration
+	// HeaderTimeout bounds waiting for response headers once the request is sent,
+	// for calls the agent answers at once (session info, status, notifications,
+	// kill, exit).
+	HeaderTimeout time.Duration
+	// Timeout bounds one whole call to one agent for those calls.
+	Timeout time.Duration
+	// ServiceTimeout bounds one whole call to one agent for service start, stop,
+	// restart and daemon-reload. The agent answers only when systemd's jobs are
+	// done, which may take systemd's stop timeout (90s by default), so there the
+	// response headers are bounded by this deadline too.
+	ServiceTimeout time.Duration
+
+	// MaxResponseSize caps the body of one answer.
+	MaxResponseSize int64
+	// Concurrency bounds how many agents are called at once.
+	Concurrency int
+
+	// Progress, if set, is called after each agent's call ends, with the number of
+	// agents done and targeted. Calls are serialized; it must not block for long.
+	Progress func(done, total int)
+}
+
+// Client calls session agents. It holds no connections between calls and is safe for
+// concurrent use.
+type Client struct {
+	opts Options
+}
+
+// New returns a client with opts, defaults filled in.
+func New(opts Options) *Client {
+	setDefault(&opts.RuntimeDir, DefaultRuntimeDir)
+	setDefault(&opts.ConnectTimeout, DefaultConnectTimeout)
+	setDefault(&opts.HeaderTimeout, DefaultHeaderTimeout)
+	setDefault(&opts.Timeout, DefaultTimeout)
+	setDefault(&opts.ServiceTimeout, DefaultServiceTimeout)
+	setDefault(&opts.MaxResponseSize, DefaultMaxResponseSize)
+	setDefault(&opts.Concurrency, DefaultConcurrency)
+	return &Client{opts: opts}
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Options returns the client's options, defaults filled in.
+func (c *Client) Options() Options { return c.opts }
+
+// WithTimeout returns a copy of c whose calls, of every kind, each take at most d
+// per agent (header and connect deadlines are lowered to d when longer).
+func (c *Client) WithTimeout(d time.Duration) *Client {
+	if d <= 0 {
+		return c
+	}
+	opts := c.opts
+	opts.Timeout = d
+	opts.ServiceTimeout = d
+	opts.HeaderTimeout = min(opts.HeaderTimeout, d)
+	opts.ConnectTimeout = min(opts.ConnectTimeout, d)
+	return &Client{opts: opts}
+}
+
+// limits are the deadlines of one call to one agent.
+type limits struct {
+	connect, headers, total time.Duration
+}
+
+func (c *Client) quickLimits() limits {
+	return limits{c.opts.ConnectTimeout, c.opts.HeaderTimeout, c.opts.Timeout}
+}
+
+func (c *Client) serviceLimits() limits {
+	return limits{c.opts.ConnectTimeout, c.opts.ServiceTimeout, c.opts.ServiceTimeout}
+}
+
+// Targets says which sessions a call addresses: every discovered one, or the listed
+// uids.
+type Targets struct {
+	all  bool
+	uids []int
+}
+
+// AllSessions targets every session whose agent socket is found.
+func AllSessions() Targets { return Targets{all: true} }
+
+// UIDs targets the sessions of these users; a user without a usable agent gets a
+// failed outcome, never silence.
+func UIDs(uids ...int) Targets { return Targets{uids: append([]int(nil), uids...)} }
+
+// All reports whether t targets every session.
+func (t Targets) All() bool { return t.all }
+
+func (t Targets) validate() error {
+	for _, uid := range t.uids {
+		if uid < 0 || uid >= 1<<32-1 {
+			return fmt.Errorf("cannot target uid %d: not a valid uid", uid)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+)
+
+// fanOut sends r to every session t targets, at most Concurrency at a time, and
+// waits for all of them: it returns only when every call it started has ended.
+func fanOut[T any](ctx context.Context, c *Client, t Targets, r *request) (*Results[T], error) {
+	d, err := c.Discover(t)
+	if err != nil {
+		return nil, err
+	}
+	res := &Results[T]{Op: r.op}
+	if t.all {
+		res.Skipped = d.Skipped
+	}
+	for uid, err := range d.Failed {
+		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: r.op, Err: err}})
+	}
+	first := len(res.Outcomes)
+	for _, s := range d.Sessions {
+		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: s.UID, Socket: s.Socket})
+	}
+
+	start := time.Now()
+	var (
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, c.opts.Concurrency)
+		mu       sync.Mutex
+		done     = first
+		total    = len(res.Outcomes)
+		progress = func() {
+			if c.opts.Progress == nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			c.opts.Progress(done, total)
+		}
+	)
+	for i := first; i < total; i++ {
+		wg.Add(1)
+		go func(o *Outcome[T]) {
+			defer wg.Done()
+			defer progress()
+			// Wait for a slot, or for the caller to give up; each goroutine writes
+			// only its own outcome.
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				o.Err = &SessionError{UID: o.UID, Op: r.op, Err: queuedErr(ctx, start)}
+				return
+			}
+			raw, err := c.call(ctx, Session{UID: o.UID, Socket: o.Socket}, r)
+			if err == nil {
+				o.Result, err = decodeResult[T](raw)
+			}
+			if err != nil {
+				o.Err = &SessionError{UID: o.UID, Op: r.op, Err: err}
+			}
+		}(&res.Outcomes[i])
+	}
+	wg.Wait()
+	sortOutcomes(res.Outcomes)
+	return res, nil
+}
+
+// queuedErr is the cause for a session whose call never started because the caller's
+// context ended while it waited for a slot.
+func queuedErr(ctx context.Context, start time.Time) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		var limit time.Duration
+		if dl, ok := ctx.Deadline(); ok {
+			limit = dl.Sub(start).Round(time.Millisecond)
+		}
+		return &TimeoutError{Phase: PhaseQueued, Limit: limit}
+	}
+	return &TransportError{Op: "connect", Err: ctx.Err()}
+}
+
+// socketOf returns the socket path a discovery failure names.
+func socketOf(err error) string {
+	var ne *NoAgentError
+	var ue *UnsafeSocketError
+	switch {
+	case errors.As(err, &ne):
+		return ne.Path
+	case errors.As(err, &ue):
+		return ue.Path
+	}
+	return ""
+}
+
+func sortOutcomes[T any](outcomes []Outcome[T]) {
+	slices.SortFunc(outcomes, func(a, b Outcome[T]) int { return a.UID - b.UID })
+}

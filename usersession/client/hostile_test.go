@@ -1,0 +1,196 @@
+package client_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/client"
+	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+// Every hostile agent we can think of, plus two good ones, answer one fan-out call:
+// each hostile one fails with its own typed, uid-naming error within its deadline,
+// the good ones' results are intact, and the client's memory stays bounded.
+func TestHostileAgentsCannotHurtTheClientOrTheOtherSessions(t *testing.T) {
+	clienttest.RequireRoot(t)
+	f := clienttest.NewFleet(t)
+
+	const (
+		good      = 42001
+		nobody    = 65534 // a good agent of snapd's dialect, as the real nobody
+		hang      = 42003
+		trickleB  = 42004
+		trickleH  = 42005
+		huge      = 42006
+		hugeCL    = 42007
+		badJSON   = 42008
+		wrongEnv  = 42009
+		dies      = 42010
+		symlink   = 42011
+		otherOwn  = 42012 // socket file belongs to another uid
+		otherSrv  = 42014 // socket chowned to the user, served by another uid
+		rootSrv   = 42016 // socket chowned to the user, served by root
+		noAgent   = 42017
+		otherUser = 42099
+	)
+	f.Start(good, clienttest.Good)
+	f.Start(nobody, clienttest.Snapd)
+	for uid, b := range map[int]string{
+		hang: clienttest.Hang, trickleB: clienttest.TrickleBody, trickleH: clienttest.TrickleHeaders,
+		huge: clienttest.Huge, hugeCL: clienttest.HugeContentLength, badJSON: clienttest.BadJSON,
+		wrongEnv: clienttest.WrongEnvelope, dies: clienttest.DieMidBody,
+	} {
+		f.Start(uid, b)
+	}
+	// The user's socket path is a symlink to another user's real agent.
+	_, s := f.UserDir(symlink)
+	os.Symlink(filepath.Join(f.Base, strconv.Itoa(good), client.SocketName), s)
+	// Another user's agent socket moved into this user's directory...
+	other := f.Start(otherUser, clienttest.Good)
+	_, s = f.UserDir(otherOwn)
+	must(t, os.Rename(other.Socket, s))
+	// ...and one also chowned to the user, so only the peer check can tell.
+	other = f.Start(otherUser, clienttest.Good)
+	_, s = f.UserDir(otherSrv)
+	must(t, os.Rename(other.Socket, s))
+	must(t, os.Chown(s, otherSrv, otherSrv))
+	// Root serving the user's socket.
+	_, s = f.UserDir(rootSrv)
+	f.ServeInProcess(s, clienttest.Handler(clienttest.Good, rootSrv, nil))
+	must(t, os.Chown(s, rootSrv, rootSrv))
+
+	const (
+		connect = 1 * time.Second
+		headers = 2 * time.Second
+		total   = 3 * time.Second
+		margin  = 1500 * time.Millisecond
+	)
+	c := client.New(client.Options{RuntimeDir: f.Base, ConnectTimeout: connect, HeaderTimeout: headers, Timeout: total})
+	uids := []int{nobody, hang, good, trickleB, trickleH, huge, hugeCL, badJSON, wrongEnv, dies, symlink, otherOwn, otherSrv, rootSrv, noAgent}
+
+	goroutines := runtime.NumGoroutine()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	res, err := c.SessionInfo(t.Context(), client.UIDs(uids...))
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if elapsed > total+margin {
+		t.Errorf("fan-out took %v, more than the per-agent deadline %v plus %v", elapsed, total, margin)
+	}
+	// Two agents sent 100 MB each; the client may have read a little more than
+	// its 1 MiB cap from each, never the bodies.
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 40<<20 {
+		t.Errorf("the client allocated %d MiB during the call", grew>>20)
+	}
+
+	// Every goroutine the call started (its own and its transports') is gone
+	// once the connections' last bytes are through.
+	for wait := time.Now(); runtime.NumGoroutine() > goroutines && time.Since(wait) < 2*time.Second; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines before the call, %d after", goroutines, n)
+	}
+
+	byUID := map[int]client.Outcome[wire.SessionInfo]{}
+	for i, o := range res.Outcomes {
+		byUID[o.UID] = o
+		if i > 0 && res.Outcomes[i-1].UID >= o.UID {
+			t.Errorf("outcomes not sorted by uid")
+		}
+	}
+	if len(res.Outcomes) != len(uids) {
+		t.Fatalf("want %d outcomes, got %d", len(uids), len(res.Outcomes))
+	}
+	if o := byUID[good]; !o.OK() || o.Result.Version != "fake-1.0" || *o.Result.UID != good {
+		t.Errorf("good agent: %+v", o)
+	}
+	if o := byUID[nobody]; !o.OK() || o.Result.Version != "2.63" {
+		t.Errorf("nobody's agent: %+v", o)
+	}
+
+	timeout := func(phase string, limit time.Duration) func(error) string {
+		return func(err error) string {
+			var te *client.TimeoutError
+			if !errors.As(err, &te) || te.Phase != phase || te.Limit != limit {
+				return "want a " + phase + " timeout after " + limit.String()
+			}
+			return ""
+		}
+	}
+	kind := func(k client.Kind, extra func(error) bool) func(error) string {
+		return func(err error) string {
+			if client.KindOf(err) != k || (extra != nil && !extra(err)) {
+				return "want kind " + string(k)
+			}
+			return ""
+		}
+	}
+	peer := func(peerUID int) func(error) bool {
+		return func(err error) bool {
+			var ie *client.IdentityError
+			return errors.As(err, &ie) && ie.PeerUID == peerUID
+		}
+	}
+	for uid, check := range map[int]func(error) string{
+		hang:     timeout(client.PhaseHeaders, headers),
+		trickleH: timeout(client.PhaseHeaders, headers),
+		trickleB: timeout(client.PhaseBody, total),
+		huge:     kind(client.KindInvalidResponse, client.IsTooLarge),
+		hugeCL:   kind(client.KindInvalidResponse, client.IsTooLarge),
+		badJSON:  kind(client.KindInvalidResponse, nil),
+		wrongEnv: kind(client.KindInvalidResponse, nil),
+		dies:     kind(client.KindTransportError, nil),
+		symlink:  kind(client.KindUnsafeSocket, nil),
+		otherOwn: kind(client.KindUnsafeSocket, nil),
+		otherSrv: kind(client.KindRefused, peer(otherUser)),
+		rootSrv:  kind(client.KindRefused, peer(0)),
+		noAgent:  kind(client.KindNoAgent, nil),
+	} {
+		o := byUID[uid]
+		if o.Err == nil {
+			t.Errorf("uid %d: no error", uid)
+			continue
+		}
+		if problem := check(o.Err); problem != "" {
+			t.Errorf("uid %d: %s, got %s: %v", uid, problem, o.Kind(), o.Err)
+		}
+		if want := "cannot get session info for uid " + strconv.Itoa(uid) + ": "; !strings.HasPrefix(o.Err.Error(), want) {
+			t.Errorf("uid %d: error %q does not start with %q", uid, o.Err, want)
+		}
+	}
+
+	if n := len(res.Failed()); n != len(uids)-2 {
+		t.Errorf("%d failed outcomes, want %d", n, len(uids)-2)
+	}
+	joined := res.Err().Error()
+	for _, uid := range uids[1:] {
+		if uid != good && !strings.Contains(joined, "uid "+strconv.Itoa(uid)+":") {
+			t.Errorf("joined error does not name uid %d", uid)
+		}
+	}
+	counts := res.Counts()
+	if counts[client.KindOK] != 2 || counts[client.KindTimeout] != 3 || counts[client.KindRefused] != 2 || counts[client.KindInvalidResponse] != 4 {
+		t.Errorf("counts = %v", counts)
+	}
+	t.Logf("%d sessions in %v:\n%v", len(uids), elapsed.Round(time.Millisecond), res.Err())
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,129 @@
+package client
+
+import (
+	"errors"
+)
+
+// Kind classifies an outcome.
+type Kind string
+
+// Outcome kinds.
+const (
+	KindOK              Kind = "ok"
+	KindAgentError      Kind = "agent-error"
+	KindTimeout         Kind = "timeout"
+	KindTransportError  Kind = "transport-error"
+	KindRefused         Kind = "refused"
+	KindUnsafeSocket    Kind = "unsafe-socket"
+	KindNoAgent         Kind = "no-agent"
+	KindInvalidResponse Kind = "invalid-response"
+)
+
+// KindOf classifies an outcome's error; nil is KindOK.
+func KindOf(err error) Kind {
+	var (
+		ae *AgentError
+		te *TimeoutError
+		ie *IdentityError
+		ue *UnsafeSocketError
+		ne *NoAgentError
+		re *InvalidResponseError
+	)
+	switch {
+	case err == nil:
+		return KindOK
+	case errors.As(err, &ae):
+		return KindAgentError
+	case errors.As(err, &te):
+		return KindTimeout
+	case errors.As(err, &ie):
+		return KindRefused
+	case errors.As(err, &ue):
+		return KindUnsafeSocket
+	case errors.As(err, &ne):
+		return KindNoAgent
+	case errors.As(err, &re):
+		return KindInvalidResponse
+	}
+	return KindTransportError
+}
+
+// Outcome is what one session's agent did with a call.
+type Outcome[T any] struct {
+	UID int
+	// Socket is the agent's socket path.
+	Socket string
+	// Result is the decoded result when Err is nil (T's zero value for a null one).
+	Result T
+	// Err is nil when the agent answered with success, else a *SessionError naming
+	// the uid and wrapping the typed cause.
+	Err error
+}
+
+// OK reports whether the agent answered with success.
+func (o Outcome[T]) OK() bool { return o.Err == nil }
+
+// Kind classifies the outcome.
+func (o Outcome[T]) Kind() Kind { return KindOf(o.Err) }
+
+// Results are the outcomes of one call to several sessions.
+type Results[T any] struct {
+	// Op names the call, as in "cannot <Op> for uid N".
+	Op string
+	// Outcomes holds one entry per targeted session, sorted by uid.
+	Outcomes []Outcome[T]
+	// Skipped are sockets discovery refused while targeting all sessions (with
+	// targeted uids, those are failed Outcomes instead).
+	Skipped []Skipped
+}
+
+// Succeeded returns the outcomes whose agents answered with success.
+func (r *Results[T]) Succeeded() []Outcome[T] {
+	var out []Outcome[T]
+	for _, o := range r.Outcomes {
+		if o.OK() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Failed returns the failed outcomes, sorted by uid.
+func (r *Results[T]) Failed() []Outcome[T] {
+	var out []Outcome[T]
+	for _, o := range r.Outcomes {
+		if !o.OK() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Counts returns how many outcomes there are of each kind; skipped sockets count as
+// KindUnsafeSocket.
+func (r *Results[T]) Counts() map[Kind]int {
+	counts := map[Kind]int{}
+	for _, o := range r.Outcomes {
+		counts[o.Kind()]++
+	}
+	counts[KindUnsafeSocket] += len(r.Skipped)
+	if counts[KindUnsafeSocket] == 0 {
+		delete(counts, KindUnsafeSocket)
+	}
+	return counts
+}
+
+// Err joins the errors of every failed outcome and skipped socket, each naming its
+// uid, or returns nil if there are none.
+func (r *Results[T]) Err() error {
+	var errs []error
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			errs = append(errs, o.Err)
+		}
+	}
+	for _, s := range r.Skipped {
+		errs = append(errs, &SessionError{UID: s.UID, Op: r.Op, Err: s.Err})
+	}
+	return errors.Join(errs...)
+}

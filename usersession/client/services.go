@@ -1,0 +1,83 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+// Service calls answer with a *wire.ServiceControlResult (empty from snapd's agents,
+// which answer null). When some units fail, the outcome's error wraps an
+// *AgentError of kind wire.ErrorKindServiceControl whose Failures say which units
+// failed and why, under wire.StartErrorsKey, StopErrorsKey or RestartErrorsKey.
+
+// ServicesStart starts units in each session; with enable, it enables them first.
+func (c *Client) ServicesStart(ctx context.Context, t Targets, units []string, enable bool) (*Results[wire.ServiceControlResult], error) {
+	return c.serviceControl(ctx, t, "start units", wire.ServiceInstruction{Action: wire.ActionStart, Services: units, Enable: enable})
+}
+
+// ServicesStop stops units in each session; with disable, it disables them after.
+func (c *Client) ServicesStop(ctx context.Context, t Targets, units []string, disable bool) (*Results[wire.ServiceControlResult], error) {
+	return c.serviceControl(ctx, t, "stop units", wire.ServiceInstruction{Action: wire.ActionStop, Services: units, Disable: disable})
+}
+
+// ServicesRestart restarts units in each session; with reload, it reloads those that
+// support it instead.
+func (c *Client) ServicesRestart(ctx context.Context, t Targets, units []string, reload bool) (*Results[wire.ServiceControlResult], error) {
+	return c.serviceControl(ctx, t, "restart units", wire.ServiceInstruction{Action: wire.ActionRestart, Services: units, Reload: reload})
+}
+
+// ServicesDaemonReload makes each session's systemd manager reload its units.
+func (c *Client) ServicesDaemonReload(ctx context.Context, t Targets) (*Results[wire.ServiceControlResult], error) {
+	return c.serviceControl(ctx, t, "reload user units", wire.ServiceInstruction{Action: wire.ActionDaemonReload})
+}
+
+func (c *Client) serviceControl(ctx context.Context, t Targets, op string, inst wire.ServiceInstruction) (*Results[wire.ServiceControlResult], error) {
+	if inst.Action != wire.ActionDaemonReload {
+		if err := checkNames("unit", inst.Services); err != nil {
+			return nil, fmt.Errorf("cannot %s: %w", op, err)
+		}
+	}
+	return fanOut[wire.ServiceControlResult](ctx, c, t, &request{
+		op:     op,
+		method: http.MethodPost,
+		path:   wire.PathServiceControl,
+		body:   inst,
+		limits: c.serviceLimits(),
+	})
+}
+
+// ServiceStatus asks each session for the status of units (GET /v1/service-status).
+// Units the agent cannot query make the outcome fail with an *AgentError of kind
+// wire.ErrorKindServiceStatus whose Failures[wire.StatusErrorsKey] names them.
+func (c *Client) ServiceStatus(ctx context.Context, t Targets, units []string) (*Results[[]wire.ServiceUnitStatus], error) {
+	const op = "get status of units"
+	if err := checkNames("unit", units); err != nil {
+		return nil, fmt.Errorf("cannot %s: %w", op, err)
+	}
+	return fanOut[[]wire.ServiceUnitStatus](ctx, c, t, &request{
+		op:     op,
+		method: http.MethodGet,
+		path:   wire.PathServiceStatus,
+		query:  url.Values{"services": {strings.Join(units, ",")}},
+		limits: c.quickLimits(),
+	})
+}
+
+// checkNames refuses an empty list and names the agent could not tell apart: the
+// status query joins them with commas.
+func checkNames(what string, names []string) error {
+	if len(names) == 0 {
+		return fmt.Errorf("no %ss given", what)
+	}
+	for _, n := range names {
+		if n == "" || strings.ContainsAny(n, ",\x00\n") {
+			return fmt.Errorf("invalid %s name %q", what, n)
+		}
+	}
+	return nil
+}
