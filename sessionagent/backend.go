@@ -6,12 +6,15 @@ import (
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
-// ServiceBackend controls the services of the user's session (its systemd user
-// manager). The service endpoints call it; Config.Services may be nil when the agent
-// has no manager to talk to.
+// ServiceBackend controls the services and applications of the user's session (its
+// systemd user manager). The service and app endpoints call it; *control.Services
+// implements it, tests use fakes. Its errors are *control.Error when the answer must
+// carry a status, kind and value of its own.
 type ServiceBackend interface {
-	// ServiceControl carries out one instruction of POST /v1/service-control.
-	ServiceControl(ctx context.Context, inst *wire.ServiceInstruction) (*wire.ServiceControlResult, error)
-	// ServiceStatus answers GET /v1/service-status for the given units.
-	ServiceStatus(ctx context.Context, units []string) ([]wire.ServiceUnitStatus, error)
+	// Control carries out one instruction of POST /v1/service-control.
+	Control(ctx context.Context, inst wire.ServiceInstruction) (*wire.ServiceControlResult, error)
+	// Status answers GET /v1/service-status for the given units.
+	Status(ctx context.Context, units []string) ([]wire.ServiceUnitStatus, error)
+	// Kill carries out one instruction of POST /v1/app-control.
+	Kill(ctx context.Context, inst wire.AppInstruction) (*wire.AppControlResult, error)
 }

@@ -79,14 +79,18 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultSocketPath is $XDG_RUNTIME_DIR/snapd-session-agent.socket, with snapd's
-// fallback of /run/user/UID when XDG_RUNTIME_DIR is unset.
-func DefaultSocketPath() string {
-	dir := os.Getenv("XDG_RUNTIME_DIR")
-	if dir == "" {
-		dir = fmt.Sprintf("/run/user/%d", os.Getuid())
+// RuntimeDir is the user's $XDG_RUNTIME_DIR, with snapd's fallback of /run/user/UID
+// when it is unset.
+func RuntimeDir() string {
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		return dir
 	}
-	return filepath.Join(dir, SocketName)
+	return fmt.Sprintf("/run/user/%d", os.Getuid())
+}
+
+// DefaultSocketPath is the agent's socket in RuntimeDir().
+func DefaultSocketPath() string {
+	return filepath.Join(RuntimeDir(), SocketName)
 }
 
 // withDefaults returns cfg with every zero (or negative, for limits) field set to its

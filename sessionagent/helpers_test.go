@@ -22,7 +22,7 @@ const testVersion = "1.2.3-test"
 // testAgent is an agent running in the test process on a socket in a temporary
 // directory.
 type testAgent struct {
-	t       *testing.T
+	t       testing.TB
 	path    string
 	cancel  context.CancelFunc
 	stopped chan struct{}
@@ -32,7 +32,7 @@ type testAgent struct {
 
 // startAgent runs an agent with cfg (Version, Listener and Logger filled in) after
 // setup, and stops it at the end of the test.
-func startAgent(t *testing.T, cfg sessionagent.Config, setup ...func(*sessionagent.Agent)) *testAgent {
+func startAgent(t testing.TB, cfg sessionagent.Config, setup ...func(*sessionagent.Agent)) *testAgent {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "agent.socket")
 	l, err := net.Listen("unix", path)
@@ -44,7 +44,7 @@ func startAgent(t *testing.T, cfg sessionagent.Config, setup ...func(*sessionage
 }
 
 // runAgent runs an agent with cfg, which says where it listens (path).
-func runAgent(t *testing.T, path string, cfg sessionagent.Config, setup ...func(*sessionagent.Agent)) *testAgent {
+func runAgent(t testing.TB, path string, cfg sessionagent.Config, setup ...func(*sessionagent.Agent)) *testAgent {
 	t.Helper()
 	if cfg.Version == "" {
 		cfg.Version = testVersion
@@ -124,7 +124,7 @@ type answer struct {
 }
 
 // errorResult decodes the result of an error answer.
-func (a *answer) errorResult(t *testing.T) wire.ErrorResult {
+func (a *answer) errorResult(t testing.TB) wire.ErrorResult {
 	t.Helper()
 	if a.env.Type != wire.ResponseTypeError {
 		t.Fatalf("answer type %q, want error: %s", a.env.Type, a.body)
@@ -218,7 +218,7 @@ func (b *syncBuffer) String() string {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -60,7 +60,7 @@ func ConnectUser(ctx context.Context, runtimeDir string) (*Manager, error) {
 			return nil, errors.New("cannot connect to the user's systemd manager: XDG_RUNTIME_DIR is not set")
 		}
 	}
-	return ConnectPrivate(ctx, filepath.Join(runtimeDir, "systemd", "private"))
+	return ConnectPrivate(ctx, UserPrivateSocket(runtimeDir))
 }
 
 // ConnectPrivate connects to the manager listening on the peer-to-peer D-Bus socket at
@@ -75,6 +75,19 @@ func ConnectPrivate(ctx context.Context, socketPath string) (*Manager, error) {
 	}
 	m.link = l
 	return m, nil
+}
+
+// UserPrivateSocket is the private socket of the user manager whose runtime directory
+// is runtimeDir.
+func UserPrivateSocket(runtimeDir string) string {
+	return filepath.Join(runtimeDir, "systemd", "private")
+}
+
+// NewPrivate returns a Manager for the peer-to-peer socket at socketPath that
+// connects on its first call. The agent uses it so that requests which never touch
+// systemd (and its start-up) pay nothing for a connection.
+func NewPrivate(socketPath string) *Manager {
+	return &Manager{socketPath: socketPath}
 }
 
 // Close closes the connection. Calls in flight fail.

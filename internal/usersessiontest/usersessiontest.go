@@ -170,15 +170,14 @@ func (s *Session) Command(args ...string) *exec.Cmd {
 	return exec.Command(scriptPath(), append([]string{"run", s.User}, args...)...)
 }
 
-// WriteUserUnit writes a unit file into the user's ~/.config/systemd/user, owned by
-// the user. Tell the manager with `daemon-reload` afterwards.
+// WriteUserUnit writes a unit file (or a drop-in, "unit.d/name.conf") into the
+// user's ~/.config/systemd/user, owned by the user. Tell the manager with `daemon-reload` afterwards.
 func (s *Session) WriteUserUnit(name, content string) {
 	s.t.Helper()
-	dir := filepath.Join(s.Home, ".config", "systemd", "user")
-	if err := s.mkdirAllOwned(dir); err != nil {
+	path := filepath.Join(s.Home, ".config", "systemd", "user", name)
+	if err := s.mkdirAllOwned(filepath.Dir(path)); err != nil {
 		s.t.Fatal(err)
 	}
-	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		s.t.Fatalf("cannot write %s: %v", path, err)
 	}
@@ -234,15 +233,16 @@ var (
 
 // SnapBinary returns this build's snap binary, built once per test process into a
 // directory every user may read (the agent runs as the session's user). The
-// SNAP_TEST_BINARY environment variable names a prebuilt one instead.
+// SNAP_TEST_BINARY environment variable names a prebuilt one instead (a relative
+// path is taken from the repository's top).
 func SnapBinary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("SNAP_TEST_BINARY"); p != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			t.Fatal(err)
+		if !filepath.IsAbs(p) {
+			// Relative to the repository, not to the test's package directory.
+			p = filepath.Join(repoRoot(), p)
 		}
-		return abs
+		return p
 	}
 	snapOnce.Do(func() {
 		var dir string

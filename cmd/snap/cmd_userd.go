@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jessevdk/go-flags"
+
+	"github.com/snapcore-ng/usersession-agent/sessionagent"
+	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
+	"github.com/snapcore-ng/usersession-agent/systemd"
+)
+
+type cmdUserd struct {
+	env *cmdEnv
+
+	Agent       bool          `long:"agent" description:"Run the user session agent"`
+	IdleTimeout time.Duration `long:"idle-timeout" value-name:"DURATION" description:"Exit after this long without a request in progress (default 30s; negative: never)"`
+	Socket      string        `long:"socket" value-name:"PATH" description:"Listen on PATH when not socket-activated (default: the agent socket in $XDG_RUNTIME_DIR)"`
+	Verbose     bool          `long:"verbose" description:"Log debug messages"`
+}
+
+func init() {
+	addCommand("userd", "Run the user session agent", `
+The userd command runs the snap user session agent (with --agent): a REST API
+on a socket in the user's runtime directory, through which root controls the
+services and applications of the user's session.
+
+The agent is started by its systemd user socket unit on the first connection.
+It answers only root and its own user, and exits when it has been idle for a
+while, when asked to, or on SIGTERM, finishing the requests in progress first.`,
+		func(env *cmdEnv) flags.Commander { return &cmdUserd{env: env} })
+}
+
+func (c *cmdUserd) Execute(args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("too many arguments for command")
+	}
+	if !c.Agent {
+		return errors.New("cannot run the D-Bus service: only --agent is implemented")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	// The manager is dialled on the first request that needs it, so that starting
+	// the agent for any other request costs no connection.
+	manager := systemd.NewPrivate(systemd.UserPrivateSocket(sessionagent.RuntimeDir()))
+	defer manager.Close()
+	return sessionagent.Run(ctx, sessionagent.Config{
+		Version:     Version,
+		Services:    control.New(manager),
+		SocketPath:  c.Socket,
+		IdleTimeout: c.IdleTimeout,
+		Logger:      sessionagent.NewLogger(c.env.stderr, c.Verbose),
+	})
+}

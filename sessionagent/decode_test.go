@@ -1,0 +1,113 @@
+package sessionagent_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/snapcore-ng/usersession-agent/sessionagent"
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+// FuzzDecodeJSONBody checks the strict decoding of a service instruction: whatever the
+// client sends, it decodes fully or is refused with a client error, never a panic.
+func FuzzDecodeJSONBody(f *testing.F) {
+	for _, seed := range []struct{ contentType, body string }{
+		{"application/json", `{"action":"start","services":["snap.foo.svc"],"enable":true}`},
+		{"application/json; charset=utf-8", `{"action":"stop","services":[],"disable":true}`},
+		{"application/json", `{"action":"restart","reload":true} `},
+		{"application/json", `{"action":"start"}{"action":"stop"}`},
+		{"application/json", `{"action":"start","foo":1}`},
+		{"application/json", `{"Action":"start"}`},
+		{"application/json", `{"action":"start","action":"stop"}`},
+		{"application/json", `{"services":null}`},
+		{"application/json", `null`},
+		{"application/json", `[]`},
+		{"application/json", ``},
+		{"application/json", "{\"action\":\"\xff\"}"},
+		{"application/json", `{"action":"\ud800"}`},
+		{"application/json; charset=latin1", `{}`},
+		{"text/plain", `{}`},
+		{"", `{}`},
+	} {
+		f.Add(seed.contentType, []byte(seed.body))
+	}
+	const limit = 1024
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		r := httptest.NewRequest("POST", wire.PathServiceControl, bytes.NewReader(body))
+		if contentType != "" {
+			r.Header.Set("Content-Type", contentType)
+		}
+		var inst wire.ServiceInstruction
+		err := sessionagent.DecodeJSONBody(r, limit, &inst)
+		if err != nil {
+			reqErr, ok := errors.AsType[*sessionagent.RequestError](err)
+			if !ok {
+				t.Fatalf("error %v is %T, want *RequestError", err, err)
+			}
+			if reqErr.Status < 400 || reqErr.Status > 499 || reqErr.Kind == "" || !strings.HasPrefix(reqErr.Message, "cannot ") {
+				t.Fatalf("error %+v, want a 4xx with a kind and a message starting with cannot", reqErr)
+			}
+			return
+		}
+		if len(body) > limit || !json.Valid(body) {
+			t.Fatalf("accepted %q: over the limit or not one JSON value", body)
+		}
+		// What was decoded survives a round trip through the strict decoder.
+		again, err := json.Marshal(&inst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = httptest.NewRequest("POST", wire.PathServiceControl, bytes.NewReader(again))
+		r.Header.Set("Content-Type", "application/json")
+		var inst2 wire.ServiceInstruction
+		if err := sessionagent.DecodeJSONBody(r, int64(len(again)), &inst2); err != nil {
+			t.Fatalf("re-encoded %s refused: %v", again, err)
+		}
+		if again2, _ := json.Marshal(&inst2); !bytes.Equal(again, again2) {
+			t.Fatalf("round trip changed %s into %s", again, again2)
+		}
+	})
+}
+
+func TestDecodeJSONBodyLimitIsExact(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`{"action":"start"}`, 0},
+		{`{"action":"start"} `, http.StatusRequestEntityTooLarge},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", "application/json")
+		var inst wire.ServiceInstruction
+		err := sessionagent.DecodeJSONBody(r, int64(len(`{"action":"start"}`)), &inst)
+		status := 0
+		if reqErr, ok := errors.AsType[*sessionagent.RequestError](err); ok {
+			status = reqErr.Status
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if status != tc.status {
+			t.Errorf("body %q: status %d, want %d", tc.body, status, tc.status)
+		}
+	}
+}
+
+func TestDecodeJSONBodyNeedsAPointer(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
+	r.Header.Set("Content-Type", "application/json")
+	err := sessionagent.DecodeJSONBody(r, 1024, wire.ServiceInstruction{})
+	if _, ok := errors.AsType[*sessionagent.RequestError](err); err == nil || ok {
+		t.Fatalf("error %v, want a plain error: the caller's bug is no client error", err)
+	}
+	if a := sessionagent.ResponseForError(err); a == nil {
+		t.Fatal("no response for a plain error")
+	}
+}

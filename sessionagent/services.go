@@ -1,0 +1,85 @@
+package sessionagent
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+func init() {
+	register(&Command{Path: wire.PathServiceControl, Feature: "service-control", POST: postServiceControl})
+	register(&Command{Path: wire.PathServiceStatus, Feature: "service-status", GET: getServiceStatus})
+	register(&Command{Path: wire.PathAppControl, Feature: "app-control", POST: postAppControl})
+}
+
+func postServiceControl(a *Agent, r *http.Request) Response {
+	if rsp := servicesUnavailable(a); rsp != nil {
+		return rsp
+	}
+	var inst wire.ServiceInstruction
+	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &inst); err != nil {
+		return ResponseForError(err)
+	}
+	res, err := a.cfg.Services.Control(r.Context(), inst)
+	if err != nil {
+		return controlError(err)
+	}
+	return SyncResponse(res)
+}
+
+func getServiceStatus(a *Agent, r *http.Request) Response {
+	if rsp := servicesUnavailable(a); rsp != nil {
+		return rsp
+	}
+	units := commaSeparated(r.URL.Query().Get("services"))
+	res, err := a.cfg.Services.Status(r.Context(), units)
+	if err != nil {
+		return controlError(err)
+	}
+	return SyncResponse(res)
+}
+
+func postAppControl(a *Agent, r *http.Request) Response {
+	if rsp := servicesUnavailable(a); rsp != nil {
+		return rsp
+	}
+	var inst wire.AppInstruction
+	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &inst); err != nil {
+		return ResponseForError(err)
+	}
+	res, err := a.cfg.Services.Kill(r.Context(), inst)
+	if err != nil {
+		return controlError(err)
+	}
+	return SyncResponse(res)
+}
+
+func servicesUnavailable(a *Agent) Response {
+	if a.cfg.Services != nil {
+		return nil
+	}
+	return ErrorResponse(http.StatusServiceUnavailable, wire.ErrorKindInternal,
+		"cannot control services: this agent has no systemd manager to talk to", nil)
+}
+
+// controlError answers a backend error with the status, kind and value it carries.
+func controlError(err error) Response {
+	if cerr, ok := errors.AsType[*control.Error](err); ok {
+		return ErrorResponse(cerr.Status, cerr.Kind, cerr.Message, cerr.Value)
+	}
+	return InternalError("%v", err)
+}
+
+// commaSeparated splits "a, b,,c" into [a b c], as snapd's agent reads its query.
+func commaSeparated(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
