@@ -26,15 +26,32 @@ curl -sS --unix-socket "$sock" http://localhost/v1/session-info; echo
 "$session" systemctl "$user" --no-pager status snapd.session-agent.service | head -n 5 || true
 
 step "Root lists every session through the client library"
-"$snap" sessions list || true
+"$snap" sessions list
+
+step "A user service, controlled by root through the agent and the user's manager"
+home=$(getent passwd "$user" | cut -d: -f6)
+install -d -o "$user" -g "$user" "$home/.config" "$home/.config/systemd" "$home/.config/systemd/user"
+cat >"$home/.config/systemd/user/snap.demo.clock.service" <<'UNIT'
+[Unit]
+Description=demo snap service
+[Service]
+ExecStart=/bin/sh -c 'while :; do date; sleep 1; done'
+UNIT
+chown "$user:" "$home/.config/systemd/user/snap.demo.clock.service"
+"$snap" sessions daemon-reload --users="$user"
+"$snap" sessions start --users="$user" snap.demo.clock.service
+"$snap" sessions status --users="$user" snap.demo.clock.service
+"$snap" sessions stop --users="$user" snap.demo.clock.service
+"$session" systemctl "$user" --no-pager is-active snap.demo.clock.service || true
+
+step "Bad input is refused before anything runs, and the failing user is named"
+"$snap" sessions stop --users="$user" 'snap.*' snap.demo.clock.service || echo "(exit status $?)"
 
 step "Root asks the agents to exit (as after an upgrade); the next call starts a fresh one"
-"$snap" sessions exit || true
-sleep 0.5
-curl -sS --unix-socket "$sock" http://localhost/v1/session-info; echo
-
-step "A bad request gets a clear error"
-curl -sS --unix-socket "$sock" -H 'Content-Type: application/json' \
-    -d '{"action":"start","services":["snap.*"],"bogus":1}' http://localhost/v1/service-control; echo
+before=$(curl -sS --unix-socket "$sock" http://localhost/v1/session-info)
+"$snap" sessions exit --users="$user"
+after=$(curl -sS --unix-socket "$sock" http://localhost/v1/session-info)
+echo "before: $before"
+echo "after:  $after"
 
 step "Done; the session is torn down"
