@@ -57,23 +57,25 @@ func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
 		return withHeader(ErrorResponse(http.StatusRequestEntityTooLarge, wire.ErrorKindRequestTooLarge,
 			fmt.Sprintf("cannot read request body: larger than %d bytes", limit), nil), "Connection", "close")
 	}
-	if r.ContentLength > limit {
-		return tooLarge()
-	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(a.cfg.ReadBodyTimeout))
+	// Once the body is read, the server watches the connection for the client
+	// leaving; the body's deadline must not cut that watch (and the request) short.
+	defer rc.SetReadDeadline(time.Time{})
+	if r.ContentLength > limit {
+		discardOversized(r.Body)
+		return tooLarge()
+	}
 	var body bytes.Buffer
 	if r.ContentLength > 0 {
 		body.Grow(int(r.ContentLength))
 	}
 	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	// Once the body is read, the server watches the connection for the client
-	// leaving; the body's deadline must not cut that watch (and the request) short.
-	rc.SetReadDeadline(time.Time{})
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		discardOversized(r.Body)
 		return tooLarge()
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -87,6 +89,16 @@ func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
 	r.Body = io.NopCloser(&body)
 	r.ContentLength = int64(body.Len())
 	return nil
+}
+
+// oversizedDrain is how much of a body past the limit is read and thrown away before
+// the 413. A client that writes its whole body before reading the answer (Go's does)
+// would otherwise see a broken pipe instead of the 413; past this much the agent stops
+// paying for a client's mistake and just closes the connection.
+const oversizedDrain = 1 << 20
+
+func discardOversized(body io.Reader) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, oversizedDrain))
 }
 
 // call runs a handler; a panic answers 500 instead of dropping the connection.

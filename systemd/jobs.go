@@ -17,26 +17,6 @@ func (m *Manager) Start(ctx context.Context, unit string) error {
 	return m.runJob(ctx, "start", unit, (*sdbus.Conn).StartUnitContext)
 }
 
-// StartAll queues start jobs for units, in their order, then waits for all of them:
-// the manager runs the jobs side by side, so ten services start in about the time of
-// the slowest rather than of all ten together. The result holds one error (or nil) per
-// unit.
-func (m *Manager) StartAll(ctx context.Context, units []string) []error {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	errs := make([]error, len(units))
-	jobs := make([]*job, len(units))
-	for i, u := range units {
-		jobs[i], errs[i] = m.queueJob(ctx, "start", u, (*sdbus.Conn).StartUnitContext)
-	}
-	for i, j := range jobs {
-		if j != nil {
-			errs[i] = m.wait(ctx, j)
-		}
-	}
-	return errs
-}
-
 // Stop stops unit and returns once its stop job has ended. See StopOrKill for a stop
 // that does not wait on a unit that will not die.
 func (m *Manager) Stop(ctx context.Context, unit string) error {

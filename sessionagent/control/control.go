@@ -21,7 +21,7 @@ import (
 // Manager is what control needs from a systemd manager. *systemd.Manager implements it;
 // tests use a fake.
 type Manager interface {
-	StartAll(ctx context.Context, units []string) []error
+	Start(ctx context.Context, unit string) error
 	StopOrKill(ctx context.Context, unit string, margin time.Duration) (systemd.StopResult, error)
 	Restart(ctx context.Context, unit string) error
 	ReloadOrRestart(ctx context.Context, unit string) error

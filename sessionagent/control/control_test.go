@@ -56,7 +56,7 @@ func TestControl(t *testing.T) {
 		name:   "a failed start stops what was started, in reverse, and disables",
 		inst:   wire.ServiceInstruction{Action: "start", Services: []string{a, b, "snap.foo.c", "snap.foo.d"}, Enable: true},
 		fake:   &fakeManager{fail: map[string]error{"start " + c: errBoom, "stop " + a: errors.New("stuck")}},
-		calls:  []string{"enable " + a + " " + b + " " + c + " snap.foo.d.service", "daemon-reload", "start " + a, "start " + b, "start " + c, "start snap.foo.d.service", "stop snap.foo.d.service", "stop " + b, "stop " + a, "disable " + a + " " + b + " " + c + " snap.foo.d.service", "daemon-reload"},
+		calls:  []string{"enable " + a + " " + b + " " + c + " snap.foo.d.service", "daemon-reload", "start " + a, "start " + b, "start " + c, "stop " + b, "stop " + a, "disable " + a + " " + b + " " + c + " snap.foo.d.service", "daemon-reload"},
 		status: 500, kind: "service-control", msg: "some user services failed to start",
 		value: map[string]any{"start-errors": map[string]string{"snap.foo.c": "boom"}, "stop-errors": map[string]string{a: "stuck"}},
 	}, {

@@ -43,12 +43,8 @@ func (f *fakeManager) Calls() []string {
 	return append([]string(nil), f.calls...)
 }
 
-func (f *fakeManager) StartAll(ctx context.Context, units []string) []error {
-	errs := make([]error, len(units))
-	for i, u := range units {
-		errs[i] = f.call(ctx, "start", u)
-	}
-	return errs
+func (f *fakeManager) Start(ctx context.Context, unit string) error {
+	return f.call(ctx, "start", unit)
 }
 func (f *fakeManager) StopOrKill(ctx context.Context, unit string, margin time.Duration) (systemd.StopResult, error) {
 	err := f.call(ctx, "stop", unit)

@@ -114,17 +114,14 @@ func (s *Services) start(ctx context.Context, entries, units []string, enable bo
 		}
 	}
 
-	// The jobs are queued in the given order and run side by side; whatever fails,
-	// everything this call started is stopped again, so the outcome is the same as
-	// starting one by one and stopping at the first failure, only faster.
 	startErrs := map[string]error{}
 	var started []int
-	for i, err := range s.m.StartAll(startCtx, units) {
-		if err != nil {
+	for i, u := range units {
+		if err := s.m.Start(startCtx, u); err != nil {
 			startErrs[entries[i]] = err
-		} else {
-			started = append(started, i)
+			break
 		}
+		started = append(started, i)
 	}
 	if len(startErrs) == 0 {
 		return &wire.ServiceControlResult{}, nil
