@@ -9,8 +9,15 @@ user=${DEMO_USER:-snapdemo}
 snap=${SNAP_BINARY:?SNAP_BINARY must name this build\'s snap binary}
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (it creates a user and a user session)" >&2; exit 1; }
 
+# The agent runs as the demo user, who may not be able to reach a checkout under /root.
+bindir=$(mktemp -d)
+chmod 0755 "$bindir"
+install -m 0755 "$snap" "$bindir/snap"
+snap=$bindir/snap
+export SNAP_BINARY=$snap
+
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-cleanup() { "$session" stop "$user" >/dev/null 2>&1 || true; }
+cleanup() { "$session" stop "$user" >/dev/null 2>&1 || true; rm -rf "$bindir"; }
 trap cleanup EXIT
 
 step "Bringing up a real systemd --user session for $user, with this build's agent units"

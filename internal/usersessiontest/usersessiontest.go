@@ -231,19 +231,12 @@ var (
 	snapErr  error
 )
 
-// SnapBinary returns this build's snap binary, built once per test process into a
-// directory every user may read (the agent runs as the session's user). The
-// SNAP_TEST_BINARY environment variable names a prebuilt one instead (a relative
-// path is taken from the repository's top).
+// SnapBinary returns this build's snap binary in a directory every user may read (the
+// agent runs as the session's user, and a checkout under /root is not readable by
+// them). It is built once per test process, or copied from SNAP_TEST_BINARY when that
+// names a prebuilt one (a relative path is taken from the repository's top).
 func SnapBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("SNAP_TEST_BINARY"); p != "" {
-		if !filepath.IsAbs(p) {
-			// Relative to the repository, not to the test's package directory.
-			p = filepath.Join(repoRoot(), p)
-		}
-		return p
-	}
 	snapOnce.Do(func() {
 		var dir string
 		dir, snapErr = os.MkdirTemp("", "snap-agent-test-bin-")
@@ -254,6 +247,13 @@ func SnapBinary(t testing.TB) string {
 			return
 		}
 		snapPath = filepath.Join(dir, "snap")
+		if p := os.Getenv("SNAP_TEST_BINARY"); p != "" {
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(repoRoot(), p)
+			}
+			snapErr = copyExecutable(p, snapPath)
+			return
+		}
 		cmd := exec.Command("go", "build", "-o", snapPath, "./cmd/snap")
 		cmd.Dir = repoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -264,6 +264,17 @@ func SnapBinary(t testing.TB) string {
 		t.Fatal(snapErr)
 	}
 	return snapPath
+}
+
+func copyExecutable(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("cannot read the snap binary: %w", err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		return fmt.Errorf("cannot copy the snap binary: %w", err)
+	}
+	return nil
 }
 
 func repoRoot() string {
