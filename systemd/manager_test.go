@@ -21,12 +21,6 @@ import (
 func session(t *testing.T, fixtures ...string) (*usersessiontest.Session, *systemd.Manager) {
 	t.Helper()
 	s := usersessiontest.Start(t, usersessiontest.Options{})
-	// The pool's users are reused: start from, and leave, an empty unit directory.
-	unitDir := filepath.Join(s.Home, ".config", "systemd", "user")
-	if err := os.RemoveAll(unitDir); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(unitDir) })
 	for _, f := range fixtures {
 		data, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
@@ -41,18 +35,6 @@ func session(t *testing.T, fixtures ...string) (*usersessiontest.Session, *syste
 	t.Cleanup(func() { m.Close() })
 	if err := m.Reload(t.Context()); err != nil {
 		t.Fatal(err)
-	}
-	// Units that a previous test left enabled were started with the manager.
-	left, err := m.ListUnitsByPatterns(t.Context(), nil, []string{"snap.*"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range left {
-		if u.ActiveState != "inactive" {
-			if err := m.Stop(t.Context(), u.Name); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 	return s, m
 }

@@ -37,12 +37,6 @@ type realSession struct {
 func startReal(t *testing.T, units map[string]string) *realSession {
 	t.Helper()
 	s := usersessiontest.Start(t, usersessiontest.Options{})
-	// The pool's users are reused: start from, and leave, an empty unit directory.
-	dir := filepath.Join(s.Home, ".config", "systemd", "user")
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	for name, content := range units {
 		s.WriteUserUnit(name, content)
 	}
@@ -53,17 +47,6 @@ func startReal(t *testing.T, units map[string]string) *realSession {
 	t.Cleanup(func() { m.Close() })
 	if err := m.Reload(t.Context()); err != nil {
 		t.Fatal(err)
-	}
-	left, err := m.ListUnitsByPatterns(t.Context(), nil, []string{"snap.*"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range left {
-		if u.ActiveState != "inactive" {
-			if err := m.Stop(t.Context(), u.Name); err != nil {
-				t.Fatal(err)
-			}
-		}
 	}
 	return &realSession{Session: s, m: m, svc: control.New(m)}
 }
