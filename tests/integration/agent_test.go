@@ -3,6 +3,7 @@ package integration_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -38,6 +39,20 @@ func TestFirstConnectSocketActivatesTheAgent(t *testing.T) {
 	}
 	if info.PID != pid || info.UID == nil || *info.UID != s.UID || info.Version == "" {
 		t.Fatalf("session info %+v, want pid %d and uid %d", info, pid, s.UID)
+	}
+	// The agent also owns its well-known name on the session's bus (off the path of
+	// the first answer, so it may take a moment).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := s.Run("dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+			"/org/freedesktop/DBus", "org.freedesktop.DBus.GetConnectionUnixProcessID", "string:io.snapcraft.SessionAgent")
+		if err == nil && strings.Contains(out, fmt.Sprintf("uint32 %d", pid)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent (pid %d) does not own io.snapcraft.SessionAgent on the session bus: %v\n%s", pid, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	for _, f := range []string{wire.PathSessionInfo, wire.PathAgentExit} {
 		if !containsFeature(info.Features, f) {
