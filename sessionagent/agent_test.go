@@ -442,7 +442,7 @@ func TestTooManyConnectionsAreRefused(t *testing.T) {
 	})
 }
 
-func TestPeerCredentialsAreReadOncePerConnection(t *testing.T) {
+func TestHandlersSeeThePeerCredentials(t *testing.T) {
 	t.Parallel()
 	var got []sessionagent.PeerCred
 	ta := startAgent(t, sessionagent.Config{}, func(a *sessionagent.Agent) {

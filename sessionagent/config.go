@@ -10,14 +10,17 @@ import (
 )
 
 // Defaults of Config. The idle timeout is snapd's; the limits are generous for a local
-// API whose requests are a few hundred bytes.
+// API whose requests are a few hundred bytes. The request timeout stays below root's
+// client's deadline for service calls (usersession/client.DefaultServiceTimeout,
+// 100 s), so that an agent has given up, and undone a failed start, before root
+// reports the session as timed out.
 const (
 	DefaultIdleTimeout       = 30 * time.Second
 	DefaultShutdownTimeout   = 10 * time.Second
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadBodyTimeout   = 10 * time.Second
 	DefaultKeepAliveTimeout  = 10 * time.Second
-	DefaultRequestTimeout    = 2 * time.Minute
+	DefaultRequestTimeout    = 90 * time.Second
 	DefaultMaxRequestBody    = 256 << 10
 	DefaultMaxHeaderBytes    = 16 << 10
 	DefaultMaxConns          = 2048

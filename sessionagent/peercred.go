@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"syscall"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/snapcore-ng/usersession-agent/internal/peercred"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -43,36 +41,10 @@ func PeerCredFromContext(ctx context.Context) (PeerCred, bool) {
 	return p.cred, ok && p.err == nil
 }
 
-// readPeerCred reads SO_PEERCRED of c, or of the connection c wraps. It goes through
-// SyscallConn().Control rather than (*net.UnixConn).File(): File duplicates the
-// descriptor and makes it blocking, which costs an OS thread per connection.
+// readPeerCred reads SO_PEERCRED of c, or of the connection c wraps.
 func readPeerCred(c net.Conn) (PeerCred, error) {
-	for {
-		wrapper, ok := c.(interface{ NetConn() net.Conn })
-		if !ok {
-			break
-		}
-		c = wrapper.NetConn()
-	}
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return PeerCred{}, fmt.Errorf("cannot read peer credentials: %T is not a socket", c)
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return PeerCred{}, fmt.Errorf("cannot read peer credentials: %w", err)
-	}
-	var ucred *unix.Ucred
-	var sockErr error
-	if err := raw.Control(func(fd uintptr) {
-		ucred, sockErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return PeerCred{}, fmt.Errorf("cannot read peer credentials: %w", err)
-	}
-	if sockErr != nil {
-		return PeerCred{}, fmt.Errorf("cannot read peer credentials: %w", sockErr)
-	}
-	return PeerCred{UID: ucred.Uid, GID: ucred.Gid, PID: ucred.Pid}, nil
+	cred, err := peercred.Read(c)
+	return PeerCred(cred), err
 }
 
 // peerAllowed says whether a peer may use the agent of user ownUID: root, which acts

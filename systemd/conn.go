@@ -102,9 +102,6 @@ func (m *Manager) Close() error {
 	return nil
 }
 
-// SocketPath is the socket the manager is reached on.
-func (m *Manager) SocketPath() string { return m.socketPath }
-
 // current returns a live link, dialling again if the last one was lost.
 func (m *Manager) current(ctx context.Context) (*link, error) {
 	m.mu.Lock()

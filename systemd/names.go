@@ -9,7 +9,7 @@ import (
 // unitNameMax is systemd's UNIT_NAME_MAX less the terminating NUL.
 const unitNameMax = 255
 
-// UnitTypes are the unit type suffixes systemd knows (without the dot).
+// unitTypes are the unit type suffixes systemd knows (without the dot).
 var unitTypes = map[string]bool{
 	"service": true, "socket": true, "target": true, "device": true, "mount": true,
 	"automount": true, "swap": true, "timer": true, "path": true, "slice": true,

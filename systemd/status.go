@@ -3,6 +3,7 @@ package systemd
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	godbus "github.com/godbus/dbus/v5"
 )
@@ -58,10 +59,10 @@ func (m *Manager) Status(ctx context.Context, units []string) ([]UnitStatus, err
 	}
 	listed, err := l.conn.ListUnitsByNamesContext(ctx, units)
 	if err != nil {
-		return nil, callError(ctx, "get the status of", joinNames(units), err)
+		return nil, callError(ctx, "get the status of", strings.Join(units, " "), err)
 	}
 	if len(listed) != len(units) {
-		return nil, fmt.Errorf("cannot get the status of %q: the manager answered about %d units instead of %d", joinNames(units), len(listed), len(units))
+		return nil, fmt.Errorf("cannot get the status of %q: the manager answered about %d units instead of %d", strings.Join(units, " "), len(listed), len(units))
 	}
 
 	out := make([]UnitStatus, len(units))

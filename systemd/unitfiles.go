@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"context"
+	"strings"
 )
 
 // Enable enables the unit files (persistently, as `systemctl --user enable` without
@@ -15,7 +16,7 @@ func (m *Manager) Enable(ctx context.Context, units []string) error {
 		return err
 	}
 	if _, _, err := l.conn.EnableUnitFilesContext(ctx, units, false, false); err != nil {
-		return callError(ctx, "enable", joinNames(units), err)
+		return callError(ctx, "enable", strings.Join(units, " "), err)
 	}
 	return nil
 }
@@ -29,7 +30,7 @@ func (m *Manager) Disable(ctx context.Context, units []string) error {
 		return err
 	}
 	if _, err := l.conn.DisableUnitFilesContext(ctx, units, false); err != nil {
-		return callError(ctx, "disable", joinNames(units), err)
+		return callError(ctx, "disable", strings.Join(units, " "), err)
 	}
 	return nil
 }
@@ -47,15 +48,4 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return callError(ctx, "reload the systemd manager", "", err)
 	}
 	return nil
-}
-
-func joinNames(units []string) string {
-	s := ""
-	for i, u := range units {
-		if i > 0 {
-			s += " "
-		}
-		s += u
-	}
-	return s
 }

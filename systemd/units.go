@@ -43,44 +43,6 @@ func (m *Manager) ListUnitsByPatterns(ctx context.Context, states, patterns []st
 	return unitsFrom(us), nil
 }
 
-// ListUnitsByNames returns the state of each named unit, in one call and in the order
-// asked; a unit the manager does not know has LoadState "not-found".
-func (m *Manager) ListUnitsByNames(ctx context.Context, names []string) ([]Unit, error) {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	l, err := m.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	us, err := l.conn.ListUnitsByNamesContext(ctx, names)
-	if err != nil {
-		return nil, callError(ctx, "list units", "", err)
-	}
-	return unitsFrom(us), nil
-}
-
-// UnitFileStates returns, in one call, the enablement state ("enabled", "disabled",
-// "static", "masked"...) of the unit files whose names match the glob patterns, keyed by
-// file name. Instances enabled through their template do not appear: ask their
-// UnitFileState property.
-func (m *Manager) UnitFileStates(ctx context.Context, patterns []string) (map[string]string, error) {
-	ctx, cancel := withDeadline(ctx)
-	defer cancel()
-	l, err := m.current(ctx)
-	if err != nil {
-		return nil, err
-	}
-	files, err := l.conn.ListUnitFilesByPatternsContext(ctx, []string{}, patterns)
-	if err != nil {
-		return nil, callError(ctx, "list unit files", "", err)
-	}
-	out := make(map[string]string, len(files))
-	for _, f := range files {
-		out[baseName(f.Path)] = f.Type
-	}
-	return out, nil
-}
-
 // Properties returns every property of unit, of all its interfaces (org.freedesktop.
 // systemd1.Unit and the type's own, e.g. ...Service), in one call, as `systemctl show`
 // reads them. Asking about a unit the manager does not know loads a stub whose
@@ -118,13 +80,4 @@ func (m *Manager) Property(ctx context.Context, unit, iface, name string) (any, 
 		return nil, callError(ctx, "get property "+name+" of", unit, err)
 	}
 	return p.Value.Value(), nil
-}
-
-func baseName(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[i+1:]
-		}
-	}
-	return path
 }

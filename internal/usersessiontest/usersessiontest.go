@@ -8,6 +8,7 @@ package usersessiontest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Options say what a session starts with.
@@ -96,10 +98,11 @@ func Start(t testing.TB, opts Options) *Session {
 			t.Fatalf("cannot clear the unit configuration of %s: %v", s.User, err)
 		}
 	}
+	// A start that fails half-way leaves a manager behind: stop in any case.
+	t.Cleanup(s.stop)
 	if out, err := scriptOutput(env, args...); err != nil {
 		t.Fatalf("cannot start a user session for %s: %v\n%s", s.User, err, out)
 	}
-	t.Cleanup(s.stop)
 	if err := s.lookup(); err != nil {
 		t.Fatal(err)
 	}
@@ -303,8 +306,16 @@ func script(env []string, args ...string) error {
 	return err
 }
 
+// scriptTimeout bounds every step of the harness: a hung manager must fail its test,
+// not hold the whole test binary until go test's own timeout.
+const scriptTimeout = 2 * time.Minute
+
 func scriptOutput(env []string, args ...string) (string, error) {
-	cmd := exec.Command(scriptPath(), args...)
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, scriptPath(), args...)
+	// Children (systemctl, nsenter) may keep the output pipe open after a kill.
+	cmd.WaitDelay = 5 * time.Second
 	if env != nil {
 		cmd.Env = env
 	}

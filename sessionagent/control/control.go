@@ -47,8 +47,6 @@ const DefaultStopMargin = 500 * time.Millisecond
 // not).
 type Services struct {
 	m Manager
-	// stopMargin is DefaultStopMargin unless a test changes it.
-	stopMargin time.Duration
 	// sem is a one-slot semaphore rather than a mutex so that waiting for it gives up
 	// at the request's deadline.
 	sem chan struct{}
@@ -56,26 +54,13 @@ type Services struct {
 
 // New returns the Services of manager m.
 func New(m Manager) *Services {
-	return &Services{m: m, stopMargin: DefaultStopMargin, sem: make(chan struct{}, 1)}
-}
-
-// WithStopMargin returns s with a different margin past a unit's stop timeout before
-// it is killed, sharing s's serialisation.
-func (s *Services) WithStopMargin(d time.Duration) *Services {
-	c := *s
-	c.stopMargin = d
-	return &c
+	return &Services{m: m, sem: make(chan struct{}, 1)}
 }
 
 // begin gives ctx a deadline if it has none and waits for the manager to be free.
 // Call the returned function when done.
 func (s *Services) begin(ctx context.Context, what string) (context.Context, func(), error) {
-	var cancel context.CancelFunc
-	if _, ok := ctx.Deadline(); ok {
-		ctx, cancel = context.WithCancel(ctx)
-	} else {
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-	}
+	ctx, cancel := withDefaultDeadline(ctx)
 	select {
 	case s.sem <- struct{}{}:
 		return ctx, func() { <-s.sem; cancel() }, nil
@@ -83,4 +68,12 @@ func (s *Services) begin(ctx context.Context, what string) (context.Context, fun
 		cancel()
 		return nil, nil, waitError(what, ctx.Err())
 	}
+}
+
+// withDefaultDeadline gives ctx a deadline of DefaultTimeout if it has none.
+func withDefaultDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, DefaultTimeout)
 }

@@ -125,10 +125,11 @@ func TestControl(t *testing.T) {
 			`"snap.Foo.a.service": not a snap unit: invalid snap name "Foo": only lowercase letters, digits and dashes are allowed; ` +
 			`"snap/foo.a.service": contains '/'; "snap.foo.service": not a snap unit (not snap.<snap>.<app>.<type>)`,
 	}, {
-		name:   "a start that runs out of time is a manager timeout",
-		inst:   wire.ServiceInstruction{Action: "start", Services: []string{a, b}},
-		fake:   &fakeManager{hang: map[string]bool{"start " + b: true}},
-		calls:  []string{"start " + a, "start " + b, "stop " + a},
+		name: "a start that runs out of time is a manager timeout",
+		inst: wire.ServiceInstruction{Action: "start", Services: []string{a, b}},
+		fake: &fakeManager{hang: map[string]bool{"start " + b: true}},
+		// b's start job may still run: it is stopped too.
+		calls:  []string{"start " + a, "start " + b, "stop " + b, "stop " + a},
 		status: 504, kind: "systemd-timeout", msg: "some user services failed to start: the systemd manager did not answer in time",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,10 +317,14 @@ func TestWaitingForTheManagerRespectsTheDeadline(t *testing.T) {
 		first <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
+	// Status only reads: it does not wait for its turn.
+	if _, err := s.Status(t.Context(), []string{"snap.foo.b.service"}); err != nil {
+		t.Fatalf("status behind a hung start: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	t0 := time.Now()
-	_, err := s.Status(ctx, []string{"snap.foo.b.service"})
+	_, err := s.Control(ctx, wire.ServiceInstruction{Action: "stop", Services: []string{"snap.foo.b.service"}})
 	cerr := asError(t, err)
 	if cerr.Status != http.StatusGatewayTimeout || cerr.Kind != wire.ErrorKindManagerTimeout || time.Since(t0) > 400*time.Millisecond ||
 		!strings.Contains(cerr.Message, "timed out waiting for another request") {
@@ -329,7 +334,7 @@ func TestWaitingForTheManagerRespectsTheDeadline(t *testing.T) {
 		t.Errorf("hung request: %+v", cerr)
 	}
 	// The manager is free again.
-	if _, err := s.Status(t.Context(), []string{"snap.foo.b.service"}); err != nil {
+	if _, err := s.Control(t.Context(), wire.ServiceInstruction{Action: "stop", Services: []string{"snap.foo.b.service"}}); err != nil {
 		t.Fatal(err)
 	}
 }

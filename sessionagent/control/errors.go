@@ -26,11 +26,6 @@ func (e *Error) Error() string { return e.Message }
 // Unwrap returns the cause, if any.
 func (e *Error) Unwrap() error { return e.err }
 
-// Result is the wire form of e.
-func (e *Error) Result() *wire.ErrorResult {
-	return &wire.ErrorResult{Message: e.Message, Kind: e.Kind, Value: e.Value}
-}
-
 func badRequest(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Kind: wire.ErrorKindBadRequest, Message: fmt.Sprintf(format, args...)}
 }

@@ -23,10 +23,8 @@ func serviceUnit(entry string) (string, error) {
 		return "", fmt.Errorf(`"": empty`)
 	}
 	unit := entry
-	if entry != "" && !strings.ContainsAny(entry, "*?[/") && !strings.HasPrefix(entry, "-") {
-		if !knownSuffix(entry) {
-			unit = entry + ".service"
-		}
+	if !strings.ContainsAny(entry, "*?[/") && !strings.HasPrefix(entry, "-") && !knownSuffix(entry) {
+		unit = entry + ".service"
 	}
 	kind, err := systemd.ParseUnitName(unit)
 	if err != nil {
@@ -69,10 +67,21 @@ func snapUnitPrefix(unit string) error {
 	return nil
 }
 
+// MaxServices bounds the entries of one request: snapd names the services of one
+// snap, and a list this long is a mistake or an attack, not work to queue on the
+// user's manager.
+const MaxServices = 256
+
 // serviceUnits checks every entry and returns their units, or an error naming every
-// bad entry.
+// bad entry. Two entries naming the same unit ("snap.a.b" and "snap.a.b.service") are
+// refused: the answer keys its errors by entry, and the unit would be acted on twice
+// at once.
 func serviceUnits(entries []string) ([]string, *Error) {
+	if len(entries) > MaxServices {
+		return nil, badRequest("too many services: %d, at most %d in one request", len(entries), MaxServices)
+	}
 	units := make([]string, len(entries))
+	seen := make(map[string]string, len(entries))
 	var bad []string
 	for i, e := range entries {
 		u, err := serviceUnit(e)
@@ -80,6 +89,11 @@ func serviceUnits(entries []string) ([]string, *Error) {
 			bad = append(bad, err.Error())
 			continue
 		}
+		if first, dup := seen[u]; dup {
+			bad = append(bad, fmt.Sprintf("%q: names %s again (as %q)", e, u, first))
+			continue
+		}
+		seen[u] = e
 		units[i] = u
 	}
 	if len(bad) == 1 {

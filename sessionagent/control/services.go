@@ -119,6 +119,11 @@ func (s *Services) start(ctx context.Context, entries, units []string, enable bo
 	for i, u := range units {
 		if err := s.m.Start(startCtx, u); err != nil {
 			startErrs[entries[i]] = err
+			if isTimeout(err) {
+				// The job outlives our wait: undo it too, or the unit may come up
+				// after the caller was told it failed.
+				started = append(started, i)
+			}
 			break
 		}
 		started = append(started, i)
@@ -130,7 +135,7 @@ func (s *Services) start(ctx context.Context, entries, units []string, enable bo
 	// Undo, with the whole of the request's remaining time.
 	stopErrs := map[string]error{}
 	for _, i := range slices.Backward(started) {
-		if _, err := s.m.StopOrKill(ctx, units[i], s.stopMargin); err != nil {
+		if _, err := s.m.StopOrKill(ctx, units[i], DefaultStopMargin); err != nil {
 			stopErrs[entries[i]] = err
 		}
 	}
@@ -169,7 +174,7 @@ func (s *Services) stop(ctx context.Context, entries, units []string, disable bo
 	var wg sync.WaitGroup
 	for i, u := range units {
 		wg.Go(func() {
-			r, err := s.m.StopOrKill(ctx, u, s.stopMargin)
+			r, err := s.m.StopOrKill(ctx, u, DefaultStopMargin)
 			errs[i], killed[i] = err, r.Killed
 		})
 	}
@@ -197,7 +202,7 @@ func (s *Services) stop(ctx context.Context, entries, units []string, disable bo
 	case len(stopErrs) > 0:
 		value := map[string]any{wire.StopErrorsKey: messages(stopErrs)}
 		if len(killedNames) > 0 {
-			value["killed"] = killedNames
+			value[wire.KilledKey] = killedNames
 		}
 		msg := "some user services failed to stop"
 		if disableErr != nil {
@@ -207,7 +212,7 @@ func (s *Services) stop(ctx context.Context, entries, units []string, disable bo
 	case disableErr != nil:
 		var value any
 		if len(killedNames) > 0 {
-			value = map[string]any{"killed": killedNames}
+			value = map[string]any{wire.KilledKey: killedNames}
 		}
 		return nil, failure(wire.ErrorKindServiceControl, fmt.Sprintf("cannot disable user services: %v", disableErr), value, disableErr)
 	}

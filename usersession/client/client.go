@@ -27,7 +27,7 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// HeaderTimeout bounds waiting for response headers once the request is sent,
 	// for calls the agent answers at once (session info, status, notifications,
-	// kill, exit).
+	// kill, exit). WithTimeout sets it to the whole-call deadline it gives.
 	HeaderTimeout time.Duration
 	// Timeout bounds one whole call to one agent for those calls.
 	Timeout time.Duration
@@ -76,7 +76,10 @@ func setDefault[T comparable](v *T, def T) {
 func (c *Client) Options() Options { return c.opts }
 
 // WithTimeout returns a copy of c whose calls, of every kind, each take at most d
-// per agent (header and connect deadlines are lowered to d when longer).
+// per agent, and may wait that long for the response headers too: an agent answers
+// status and kill calls only once its (serialised) systemd work is done, which can
+// take longer than HeaderTimeout behind a long stop. The connect deadline is lowered
+// to d when longer. A d of zero or less returns c.
 func (c *Client) WithTimeout(d time.Duration) *Client {
 	if d <= 0 {
 		return c
@@ -84,7 +87,8 @@ func (c *Client) WithTimeout(d time.Duration) *Client {
 	opts := c.opts
 	opts.Timeout = d
 	opts.ServiceTimeout = d
-	opts.HeaderTimeout = min(opts.HeaderTimeout, d)
+	// min(d, whole-call deadline), and the whole-call deadline is now d.
+	opts.HeaderTimeout = d
 	opts.ConnectTimeout = min(opts.ConnectTimeout, d)
 	return &Client{opts: opts}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -73,18 +74,8 @@ func (c *Client) Discover(t Targets) (*Discovery, error) {
 		}
 	}
 	slices.SortFunc(d.Sessions, func(a, b Session) int { return a.UID - b.UID })
-	slices.SortFunc(d.Skipped, func(a, b Skipped) int { return compareStrings(a.Path, b.Path) })
+	slices.SortFunc(d.Skipped, func(a, b Skipped) int { return strings.Compare(a.Path, b.Path) })
 	return d, nil
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // discoverOne checks <RuntimeDir>/name/SocketName. requested says the caller asked for

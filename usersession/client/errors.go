@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -55,8 +56,8 @@ func (e *AgentError) Error() string {
 	// The message alone ("some user services failed to stop") does not say which
 	// units; name them, in a stable order.
 	var parts []string
-	for _, key := range sortedKeys(e.Failures) {
-		for _, unit := range sortedKeys(e.Failures[key]) {
+	for _, key := range slices.Sorted(maps.Keys(e.Failures)) {
+		for _, unit := range slices.Sorted(maps.Keys(e.Failures[key])) {
 			parts = append(parts, fmt.Sprintf("%s: %s", unit, e.Failures[key][unit]))
 		}
 	}
@@ -76,7 +77,7 @@ func (e *AgentError) FailedUnits() []string {
 			}
 		}
 	}
-	sort.Strings(units)
+	slices.Sort(units)
 	return units
 }
 
@@ -217,13 +218,4 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,12 +3,11 @@ package client
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/snapcore-ng/usersession-agent/internal/peercred"
 )
 
 // dialAgent returns a DialContext for an http.Transport that ignores the address it
@@ -29,7 +28,7 @@ func dialAgent(s Session, timeout time.Duration) func(ctx context.Context, netwo
 			}
 			return nil, &TransportError{Op: "connect", Err: err}
 		}
-		if err := checkPeer(conn.(*net.UnixConn), s.UID); err != nil {
+		if err := checkPeer(conn, s.UID); err != nil {
 			conn.Close()
 			return nil, err
 		}
@@ -40,27 +39,13 @@ func dialAgent(s Session, timeout time.Duration) func(ctx context.Context, netwo
 // checkPeer refuses a connection whose server process does not run as uid. Even root
 // is refused: a root process serving a user's socket is not that user's agent, and
 // whatever it answers would be attributed to the user.
-//
-// The credentials are read through SyscallConn().Control, which keeps the socket in
-// the runtime's poller; (*net.UnixConn).File() would switch it to blocking mode and
-// cost a thread per call.
-func checkPeer(conn *net.UnixConn, uid int) error {
-	raw, err := conn.SyscallConn()
+func checkPeer(conn net.Conn, uid int) error {
+	cred, err := peercred.Read(conn)
 	if err != nil {
-		return &TransportError{Op: "connect", Err: fmt.Errorf("cannot get raw connection: %w", err)}
+		return &TransportError{Op: "connect", Err: err}
 	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		credErr = err
-	}
-	if credErr != nil {
-		return &TransportError{Op: "connect", Err: fmt.Errorf("cannot read peer credentials: %w", credErr)}
-	}
-	if int(cred.Uid) != uid {
-		return &IdentityError{PeerUID: int(cred.Uid), PeerPID: int(cred.Pid)}
+	if int(cred.UID) != uid {
+		return &IdentityError{PeerUID: int(cred.UID), PeerPID: int(cred.PID)}
 	}
 	return nil
 }

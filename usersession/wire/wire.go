@@ -60,6 +60,8 @@ const (
 	RestartErrorsKey = "restart-errors"
 	StatusErrorsKey  = "status-errors"
 	KillErrorsKey    = "kill-errors"
+	// KilledKey lists, in a failed stop's value, the units that had to be killed.
+	KilledKey = "killed"
 )
 
 // Endpoints of the agent.

@@ -69,7 +69,9 @@ type Fleet struct {
 	// Base is the runtime base directory to give the client as RuntimeDir.
 	Base string
 
-	t       testing.TB
+	t testing.TB
+	// binDir is created up front, on the test's goroutine, because binary runs on
+	// StartManyWith's goroutines, where WorldReadableDir's t.Fatal must not be called.
 	binDir  string
 	binOnce sync.Once
 	binErr  error
@@ -78,8 +80,11 @@ type Fleet struct {
 // NewFleet creates an empty runtime base directory, readable by every uid.
 func NewFleet(t testing.TB) *Fleet {
 	t.Helper()
-	f := &Fleet{t: t, Base: WorldReadableDir(t, "clienttest-run-")}
-	return f
+	return &Fleet{
+		t:      t,
+		Base:   WorldReadableDir(t, "clienttest-run-"),
+		binDir: WorldReadableDir(t, "clienttest-bin-"),
+	}
 }
 
 // WorldReadableDir creates a temporary directory, mode 0755 so that agents of any
@@ -260,10 +265,10 @@ func (a *Agent) kill() {
 func (a *Agent) Kill() { a.kill() }
 
 // binary returns a copy of the test binary that every uid can execute: the original
-// usually sits in a directory only its owner may enter.
+// usually sits in a directory only its owner may enter. It may run on any goroutine:
+// it reports failures as errors, never through f.t.
 func (f *Fleet) binary() (string, error) {
 	f.binOnce.Do(func() {
-		f.binDir = WorldReadableDir(f.t, "clienttest-bin-")
 		self, err := os.Executable()
 		if err != nil {
 			f.binErr = err
