@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -47,11 +48,14 @@ func InternalError(format string, args ...any) Response {
 	return ErrorResponse(http.StatusInternalServerError, wire.ErrorKindInternal, fmt.Sprintf(format, args...), nil)
 }
 
-// ResponseForError answers err: a *RequestError with its own status and kind, any other
-// error as an internal error.
+// ResponseForError answers err: a *RequestError or a *control.Error with its own
+// status, kind (and value), any other error as an internal error.
 func ResponseForError(err error) Response {
 	if reqErr, ok := errors.AsType[*RequestError](err); ok {
 		return ErrorResponse(reqErr.Status, reqErr.Kind, reqErr.Message, nil)
+	}
+	if cerr, ok := errors.AsType[*control.Error](err); ok {
+		return ErrorResponse(cerr.Status, cerr.Kind, cerr.Message, cerr.Value)
 	}
 	return InternalError("%v", err)
 }

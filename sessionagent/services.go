@@ -1,11 +1,9 @@
 package sessionagent
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
-	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -25,7 +23,7 @@ func postServiceControl(a *Agent, r *http.Request) Response {
 	}
 	res, err := a.cfg.Services.Control(r.Context(), inst)
 	if err != nil {
-		return controlError(err)
+		return ResponseForError(err)
 	}
 	return SyncResponse(res)
 }
@@ -37,7 +35,7 @@ func getServiceStatus(a *Agent, r *http.Request) Response {
 	units := commaSeparated(r.URL.Query().Get("services"))
 	res, err := a.cfg.Services.Status(r.Context(), units)
 	if err != nil {
-		return controlError(err)
+		return ResponseForError(err)
 	}
 	return SyncResponse(res)
 }
@@ -52,7 +50,7 @@ func postAppControl(a *Agent, r *http.Request) Response {
 	}
 	res, err := a.cfg.Services.Kill(r.Context(), inst)
 	if err != nil {
-		return controlError(err)
+		return ResponseForError(err)
 	}
 	return SyncResponse(res)
 }
@@ -63,14 +61,6 @@ func servicesUnavailable(a *Agent) Response {
 	}
 	return ErrorResponse(http.StatusServiceUnavailable, wire.ErrorKindInternal,
 		"cannot control services: this agent has no systemd manager to talk to", nil)
-}
-
-// controlError answers a backend error with the status, kind and value it carries.
-func controlError(err error) Response {
-	if cerr, ok := errors.AsType[*control.Error](err); ok {
-		return ErrorResponse(cerr.Status, cerr.Kind, cerr.Message, cerr.Value)
-	}
-	return InternalError("%v", err)
 }
 
 // commaSeparated splits "a, b,,c" into [a b c], as snapd's agent reads its query.
