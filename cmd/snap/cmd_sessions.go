@@ -84,7 +84,7 @@ func (c *cmdSessionsList) Execute(args []string) error {
 	return runSessions(&c.sessionsOptions, (*client.Client).SessionInfo, table[wire.SessionInfo]{
 		headers: []string{"Version", "State"},
 		rows: func(info wire.SessionInfo) [][]string {
-			return [][]string{{orDash(info.Version), "ok"}}
+			return [][]string{{orDash(printable(info.Version)), "ok"}}
 		},
 	})
 }
@@ -157,7 +157,11 @@ func (o *sessionsOptions) runControl(args []string, call sessionsCall[wire.Servi
 		headers: []string{"State"},
 		rows: func(res wire.ServiceControlResult) [][]string {
 			if len(res.Killed) > 0 {
-				return [][]string{{"ok (killed: " + strings.Join(res.Killed, ", ") + ")"}}
+				killed := make([]string, len(res.Killed))
+				for i, unit := range res.Killed {
+					killed[i] = printable(unit)
+				}
+				return [][]string{{"ok (killed: " + strings.Join(killed, ", ") + ")"}}
 			}
 			return [][]string{{"ok"}}
 		},
@@ -188,14 +192,14 @@ func (c *cmdSessionsStatus) Execute(args []string) error {
 					current = "active"
 				}
 				if u.ActiveState != "" && u.ActiveState != current {
-					current = u.ActiveState
+					current = printable(u.ActiveState)
 				}
 				if !u.Installed {
 					notes = "not-installed"
 				} else if u.NeedDaemonReload {
 					notes = "needs-reload"
 				}
-				rows = append(rows, []string{orDash(u.Name), startup, current, notes})
+				rows = append(rows, []string{orDash(printable(u.Name)), startup, current, notes})
 			}
 			if len(rows) == 0 {
 				rows = append(rows, []string{"-", "-", "-", "no units"})

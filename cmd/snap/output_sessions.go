@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
 )
@@ -92,14 +95,16 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 		if e.ok {
 			e.json.Result = e.result
 			for _, r := range tbl.rows(e.result) {
-				fmt.Fprintln(w, strings.Join(append([]string{uidCell, e.user}, r...), "\t"))
+				fmt.Fprintln(w, strings.Join(append([]string{uidCell, printable(e.user)}, r...), "\t"))
 			}
 		} else {
 			full := userError(res.Op, e.uid, e.user, e.err)
-			failures = append(failures, full)
+			// JSON carries the agent's text as sent (encoding/json escapes it);
+			// stderr, like the table, only a printable copy.
+			failures = append(failures, userError(res.Op, e.uid, printable(e.user), printableCause(e.err)))
 			e.json.Error = errorToJSON(full, e.err)
 			// "-" in every column but the last, which says what kind of failure.
-			cells := []string{uidCell, e.user}
+			cells := []string{uidCell, printable(e.user)}
 			for range len(tbl.headers) - 1 {
 				cells = append(cells, "-")
 			}
@@ -164,5 +169,70 @@ func errorToJSON(full, cause error) *errorJSON {
 
 // kindLabel is the table's short word for an outcome kind.
 func kindLabel(k client.Kind) string {
-	return "error: " + strings.ReplaceAll(string(k), "-", " ")
+	return "error: " + printable(strings.ReplaceAll(string(k), "-", " "))
+}
+
+// maxPrintable bounds, in runes, one piece of agent text in the table or on stderr.
+const maxPrintable = 200
+
+// printable makes s, which an agent (running as its user) may have chosen, safe for
+// root's terminal and for the table: control characters (tab, newline, carriage
+// return, ESC, the C1 controls, ...) and other non-graphic runes, such as bidi
+// overrides, become Go escapes like \x1b or \u202e, bytes that are not UTF-8 become
+// \xff, and the result is cut to maxPrintable runes, ending with "…". Every string from
+// an agent goes through it before it is printed, except in JSON, which escapes
+// control characters itself.
+func printable(s string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && size == 1:
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		case unicode.IsGraphic(r):
+			piece = s[i : i+size]
+		default:
+			// A quoted rune: \t, \x1b, \u0085, \u202e, ...
+			q := strconv.QuoteRuneToGraphic(r)
+			piece = q[1 : len(q)-1]
+		}
+		i += size
+		if pn := utf8.RuneCountInString(piece); n+pn <= maxPrintable {
+			b.WriteString(piece)
+			n += pn
+			continue
+		}
+		b.WriteString("…")
+		break
+	}
+	return b.String()
+}
+
+// printableCause is err, less a *client.SessionError's own uid prefix, with the
+// text an agent may have chosen made printable: an agent error's message, and each
+// unit and reason of its per-unit failures, each on its own (so that one long reason
+// does not hide the others); any other error as a whole.
+func printableCause(err error) error {
+	var se *client.SessionError
+	if errors.As(err, &se) {
+		err = se.Err
+	}
+	ae, ok := err.(*client.AgentError)
+	if !ok {
+		return errors.New(printable(err.Error()))
+	}
+	clean := &client.AgentError{Status: ae.Status, Kind: printable(ae.Kind), Message: printable(ae.Message)}
+	for key, reasons := range ae.Failures {
+		if clean.Failures == nil {
+			clean.Failures = map[string]map[string]string{}
+		}
+		m := map[string]string{}
+		for unit, reason := range reasons {
+			m[printable(unit)] = printable(reason)
+		}
+		clean.Failures[printable(key)] = m
+	}
+	return clean
 }
