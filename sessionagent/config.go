@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
 // Defaults of Config. The idle timeout is snapd's; the limits are generous for a local
@@ -25,10 +27,6 @@ const (
 	DefaultMaxHeaderBytes    = 16 << 10
 	DefaultMaxConns          = 2048
 )
-
-// SocketName is the name of the agent's socket in the user's runtime directory, as in
-// snapd.
-const SocketName = "snapd-session-agent.socket"
 
 // Config says how the agent runs. The zero value of every field means its default.
 type Config struct {
@@ -93,7 +91,7 @@ func RuntimeDir() string {
 
 // DefaultSocketPath is the agent's socket in RuntimeDir().
 func DefaultSocketPath() string {
-	return filepath.Join(RuntimeDir(), SocketName)
+	return filepath.Join(RuntimeDir(), wire.SocketName)
 }
 
 // withDefaults returns cfg with every zero (or negative, for limits) field set to its

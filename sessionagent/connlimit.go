@@ -1,6 +1,8 @@
 package sessionagent
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"log/slog"
 	"net"
@@ -128,6 +130,11 @@ func (l *connLimiter) refuse(c net.Conn) {
 		defer l.refusing.Add(-1)
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(refuseTimeout))
+		// Answer once the request's headers are in (or the deadline passed): an HTTP
+		// client that gets an answer before it sent its request takes it for an
+		// unsolicited response on an idle connection and reports the connection as
+		// closed, instead of the 503.
+		readHeaders(io.LimitReader(c, int64(DefaultMaxHeaderBytes)))
 		if _, err := c.Write(l.busy); err != nil {
 			return
 		}
@@ -136,6 +143,18 @@ func (l *connLimiter) refuse(c net.Conn) {
 		}
 		io.Copy(io.Discard, io.LimitReader(c, int64(DefaultMaxHeaderBytes)))
 	}()
+}
+
+// readHeaders reads up to the blank line that ends a request's headers, or until r
+// ends or fails.
+func readHeaders(r io.Reader) {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil || len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return
+		}
+	}
 }
 
 // wait returns once every connection being refused is closed; call it after drain.

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
 // Options say what a session starts with.
@@ -135,7 +137,7 @@ func (s *Session) release() {
 
 // AgentSocket is where the session's agent listens.
 func (s *Session) AgentSocket() string {
-	return filepath.Join(s.RuntimeDir, "snapd-session-agent.socket")
+	return filepath.Join(s.RuntimeDir, wire.SocketName)
 }
 
 // PrivateSocket is the manager's peer-to-peer D-Bus socket.

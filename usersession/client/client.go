@@ -3,12 +3,16 @@ package client
 import (
 	"fmt"
 	"time"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
+
+// SocketName is the agent socket's name in each runtime directory.
+const SocketName = wire.SocketName
 
 // Defaults of Options.
 const (
 	DefaultRuntimeDir      = "/run/user"
-	SocketName             = "snapd-session-agent.socket"
 	DefaultConnectTimeout  = 1 * time.Second
 	DefaultHeaderTimeout   = 5 * time.Second
 	DefaultTimeout         = 10 * time.Second

@@ -64,6 +64,10 @@ const (
 	KilledKey = "killed"
 )
 
+// SocketName is the name of the agent's socket in the user's runtime directory
+// ($XDG_RUNTIME_DIR, /run/user/UID), as in snapd.
+const SocketName = "snapd-session-agent.socket"
+
 // Endpoints of the agent.
 const (
 	PathSessionInfo    = "/v1/session-info"
