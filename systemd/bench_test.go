@@ -3,8 +3,6 @@ package systemd_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
@@ -16,24 +14,13 @@ import (
 func benchSession(b *testing.B) (*systemd.Manager, []string) {
 	b.Helper()
 	s := usersessiontest.Start(b, usersessiontest.Options{})
-	dir := filepath.Join(s.Home, ".config", "systemd", "user")
-	os.RemoveAll(dir)
-	b.Cleanup(func() { os.RemoveAll(dir) })
 	var units []string
 	for i := range 10 {
 		name := fmt.Sprintf("snap.bench.svc%d.service", i)
 		s.WriteUserUnit(name, "[Service]\nExecStart=/bin/sleep infinity\n")
 		units = append(units, name)
 	}
-	m, err := systemd.ConnectUser(context.Background(), s.RuntimeDir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
-	if err := m.Reload(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	return m, units
+	return s.Manager(), units
 }
 
 func each(b *testing.B, units []string, f func(context.Context, string) error) {

@@ -28,15 +28,7 @@ func session(t *testing.T, fixtures ...string) (*usersessiontest.Session, *syste
 		}
 		s.WriteUserUnit(f, string(data))
 	}
-	m, err := systemd.ConnectUser(t.Context(), s.RuntimeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := m.Reload(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s, m
+	return s, s.Manager()
 }
 
 func status(t *testing.T, m *systemd.Manager, unit string) systemd.UnitStatus {

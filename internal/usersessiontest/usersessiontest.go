@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/systemd"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -155,6 +156,24 @@ func (s *Session) ManagerPID() int {
 		s.t.Fatalf("cannot parse the manager PID of %s: %q", s.User, out)
 	}
 	return pid
+}
+
+// Manager connects to the session's user manager over its private socket, as the
+// agent does, and reloads it so that the units written with WriteUserUnit are loaded.
+// The connection closes when the test ends.
+func (s *Session) Manager() *systemd.Manager {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
+	defer cancel()
+	m, err := systemd.ConnectUser(ctx, s.RuntimeDir)
+	if err != nil {
+		s.t.Fatalf("cannot connect to the manager of %s: %v", s.User, err)
+	}
+	s.t.Cleanup(func() { m.Close() })
+	if err := m.Reload(ctx); err != nil {
+		s.t.Fatalf("cannot reload the manager of %s: %v", s.User, err)
+	}
+	return m
 }
 
 // Systemctl runs `systemctl --user ARGS` as the user and returns its combined output.

@@ -40,14 +40,7 @@ func startReal(t *testing.T, units map[string]string) *realSession {
 	for name, content := range units {
 		s.WriteUserUnit(name, content)
 	}
-	m, err := systemd.ConnectUser(t.Context(), s.RuntimeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := m.Reload(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	m := s.Manager()
 	return &realSession{Session: s, m: m, svc: control.New(m)}
 }
 
