@@ -1,37 +1,22 @@
 package sessionagent_test
 
 import (
-	"bufio"
 	"net"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 )
 
 // threads returns the number of OS threads of this process.
 func threads(t *testing.T) int {
 	t.Helper()
-	f, err := os.Open("/proc/self/status")
+	n, err := procfs.StatusField(procfs.Self, "Threads")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "Threads:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatal("no Threads in /proc/self/status")
-	return 0
+	return n
 }
 
 // Idle connections must cost goroutines, not threads: reading peer credentials must

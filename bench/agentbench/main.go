@@ -23,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
 
 // Result is one agent's measurements, printed as JSON for bench/run.sh.
@@ -193,7 +195,7 @@ func (b *bench) run(label string) (*Result, error) {
 	if pid, err = b.agentPID(); err != nil {
 		return nil, err
 	}
-	rss, err := statusField(pid, "VmRSS:")
+	rss, err := procfs.StatusField(pid, "VmRSS")
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +216,7 @@ func (b *bench) run(label string) (*Result, error) {
 		conns = append(conns, c)
 	}
 	time.Sleep(time.Second)
-	if res.Threads1000, err = statusField(pid, "Threads:"); err != nil {
+	if res.Threads1000, err = procfs.StatusField(pid, "Threads"); err != nil {
 		return nil, err
 	}
 	_, err = get(b.sock, "/v1/session-info")
@@ -332,19 +334,6 @@ func cpuTicks(pid int) (int64, error) {
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return utime + stime, nil
-}
-
-func statusField(pid int, field string) (int, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, field); ok {
-			return strconv.Atoi(strings.Fields(v)[0])
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -148,21 +149,11 @@ func waitAgentGone(t *testing.T, s *usersessiontest.Session, within time.Duratio
 // threads reads the number of threads of a process.
 func threads(t *testing.T, pid int) int {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	n, err := procfs.StatusField(pid, "Threads")
 	if err != nil {
-		t.Fatalf("cannot read the status of %d: %v", pid, err)
+		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
-			if err != nil {
-				t.Fatalf("cannot parse %q", line)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no thread count for %d", pid)
-	return 0
+	return n
 }
 
 // servicesSession starts a session with this build's agent and the given user units
