@@ -316,8 +316,8 @@ func TestSilentConnectionDoesNotKeepAgentAlive(t *testing.T) {
 		ReadHeaderTimeout: 500 * time.Millisecond,
 	})
 	conn := ta.dialRaw()
-	// Go's Shutdown waits up to 5 s for a connection that has sent nothing; the
-	// header timeout must end the wait first.
+	// The exit drain waits for every accepted connection to be answered; for one
+	// that sends nothing, the header timeout ends that wait.
 	took := ta.waitExit(3 * time.Second)
 	t.Logf("exited %v after a silent connection was opened", took)
 	conn.SetReadDeadline(time.Now().Add(time.Second))
