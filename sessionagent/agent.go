@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/snapcore-ng/usersession-agent/internal/idle"
 )
 
 // writeGrace is how long after Config.RequestTimeout an answer may take to be written.
@@ -24,7 +26,7 @@ type Agent struct {
 	uid      uint32
 	routes   map[string]*Command
 	features []string
-	idle     *idleTracker
+	idle     *idle.Tracker
 	// exit receives the reason of an exit request; one is enough.
 	exit    chan string
 	running atomic.Bool
@@ -39,7 +41,7 @@ func New(cfg Config) *Agent {
 		log:    cfg.Logger,
 		uid:    uint32(os.Getuid()),
 		routes: maps.Clone(commands),
-		idle:   newIdleTracker(cfg.IdleTimeout),
+		idle:   idle.NewTracker(cfg.IdleTimeout),
 		exit:   make(chan string, 1),
 	}
 }
@@ -80,8 +82,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 	}
 
-	a.idle.start()
-	defer a.idle.stop()
+	a.idle.Start()
+	defer a.idle.Stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(conns) }()
 
@@ -100,7 +102,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		reason = context.Cause(ctx).Error()
-	case <-a.idle.done():
+	case <-a.idle.Done():
 		reason = fmt.Sprintf("idle for %v", a.cfg.IdleTimeout)
 	case reason = <-a.exit:
 	case err := <-served:
@@ -109,7 +111,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.Info("exiting", "reason", reason)
 	notify(a.log, "STOPPING=1\nSTATUS=Exiting: "+reason)
-	a.idle.stop()
+	a.idle.Stop()
 	// Releasing the name first lets D-Bus activation queue the next agent.
 	releaseBus()
 	a.shutdown(srv, conns, cancelBase)

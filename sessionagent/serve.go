@@ -22,8 +22,8 @@ func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// From here to the end of the answer the agent is busy and must not exit.
-	a.idle.begin()
-	defer a.idle.end()
+	a.idle.Begin()
+	defer a.idle.End()
 	a.dispatch(w, r).ServeHTTP(w, r)
 }
 

@@ -1,0 +1,91 @@
+// Package idle says when a process has had nothing in progress for a while, so that
+// services started on demand (the session agent, `snap userd`) can exit and be started
+// again by their socket or by D-Bus.
+package idle
+
+import (
+	"sync"
+	"time"
+)
+
+// Tracker says when no work (a request, a D-Bus call) has been in progress for a
+// while. It counts work in progress, not connections: a connection that sends nothing,
+// or waits between requests, does not keep the process alive. One timer, re-armed when
+// the last piece of work ends, does the waiting.
+type Tracker struct {
+	timeout time.Duration
+
+	mu      sync.Mutex
+	active  int
+	last    time.Time
+	timer   *time.Timer
+	stopped bool
+	idle    chan struct{}
+}
+
+// NewTracker returns a tracker that fires timeout after the last work ends; a
+// negative timeout never fires.
+func NewTracker(timeout time.Duration) *Tracker {
+	return &Tracker{timeout: timeout, idle: make(chan struct{})}
+}
+
+// Start arms the timer: the start of the process counts as activity.
+func (t *Tracker) Start() {
+	if t.timeout < 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.last = time.Now()
+	t.timer = time.AfterFunc(t.timeout, t.check)
+}
+
+// Begin marks work in progress.
+func (t *Tracker) Begin() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.active++
+}
+
+// End marks the end of work started with Begin.
+func (t *Tracker) End() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.active--
+	t.last = time.Now()
+	if t.active == 0 && t.timer != nil && !t.stopped {
+		t.timer.Reset(t.timeout)
+	}
+}
+
+// check runs when the timer fires. Work may have come and gone since it was armed:
+// then it waits for the rest of the timeout from the last one.
+func (t *Tracker) check() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopped || t.active > 0 {
+		// End re-arms the timer when the last work ends.
+		return
+	}
+	if rest := t.timeout - time.Since(t.last); rest > 0 {
+		t.timer.Reset(rest)
+		return
+	}
+	t.stopped = true
+	close(t.idle)
+}
+
+// Done is closed once nothing has been in progress for the timeout.
+func (t *Tracker) Done() <-chan struct{} {
+	return t.idle
+}
+
+// Stop disarms the timer for good.
+func (t *Tracker) Stop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stopped = true
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+}
