@@ -37,6 +37,8 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, r.limits.total)
 	defer cancel()
+	// The earlier of the whole-call deadline and the caller's.
+	deadline, _ := ctx.Deadline()
 
 	var body io.Reader
 	if r.body != nil {
@@ -56,7 +58,7 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 	}
 
 	tr := &http.Transport{
-		DialContext:            dialAgent(s, r.limits.connect),
+		DialContext:            dialAgent(s, r.limits.connect, deadline),
 		DisableKeepAlives:      true,
 		DisableCompression:     true,
 		ResponseHeaderTimeout:  r.limits.headers,
@@ -73,9 +75,15 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, classify(ctx, err, start, r.limits, PhaseHeaders, "send request")
+		return nil, classify(ctx, err, start, deadline, r.limits, PhaseHeaders, "send request")
 	}
 	defer resp.Body.Close()
+	// net/http reads past other 1xx answers itself; a 101 ends the exchange and
+	// hands over the connection for another protocol. No agent speaks one: the
+	// answer is refused before a byte of its "body" is read.
+	if resp.StatusCode < 200 {
+		return nil, &InvalidResponseError{Status: resp.StatusCode, Reason: "an informational status is not an answer (protocol switch refused)"}
+	}
 
 	limit := c.opts.MaxResponseSize
 	if resp.ContentLength > limit {
@@ -84,7 +92,7 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 	// Read one byte more than allowed to tell "exactly the limit" from "more".
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, classify(ctx, err, start, r.limits, PhaseBody, "read response")
+		return nil, classify(ctx, err, start, deadline, r.limits, PhaseBody, "read response")
 	}
 	if int64(len(data)) > limit {
 		return nil, &InvalidResponseError{Status: resp.StatusCode, Err: &ResponseTooLargeError{Limit: limit}}
@@ -92,8 +100,9 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 	return decodeEnvelope(resp.StatusCode, data)
 }
 
-// classify turns an error of the HTTP exchange into a typed cause.
-func classify(ctx context.Context, err error, start time.Time, lim limits, phase, op string) error {
+// classify turns an error of the HTTP exchange into a typed cause. deadline is the
+// call's (the context's and its connection's).
+func classify(ctx context.Context, err error, start, deadline time.Time, lim limits, phase, op string) error {
 	var (
 		te *TimeoutError
 		ie *IdentityError
@@ -104,13 +113,10 @@ func classify(ctx context.Context, err error, start time.Time, lim limits, phase
 		return te
 	case errors.As(err, &ie):
 		return ie
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		// The whole-call deadline, or an earlier one of the caller's.
-		limit := lim.total
-		if dl, ok := ctx.Deadline(); ok {
-			limit = dl.Sub(start).Round(time.Millisecond)
-		}
-		return &TimeoutError{Phase: phase, Limit: limit}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || (isTimeout(err) && !time.Now().Before(deadline)):
+		// The whole-call deadline, or an earlier one of the caller's; the
+		// connection's copy of it may fire before the context's timer.
+		return &TimeoutError{Phase: phase, Limit: deadline.Sub(start).Round(time.Millisecond)}
 	case ctx.Err() != nil:
 		return &TransportError{Op: op, Err: ctx.Err()}
 	case errors.As(err, &xe):

@@ -194,3 +194,76 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// An agent answering "101 Switching Protocols" gets its answer refused at once, as an
+// invalid answer; neither the call, nor the caller's cancellation, nor the other
+// sessions' results wait on the raw connection it tried to take over.
+func TestProtocolSwitchIsAnInvalidAnswer(t *testing.T) {
+	clienttest.RequireRoot(t)
+	f := clienttest.NewFleet(t)
+	const good, switcher = 42101, 42102
+	f.Start(good, clienttest.Good)
+	f.Start(switcher, clienttest.SwitchProtocols)
+	// A long whole-call deadline, so that only refusing the answer can end the
+	// call before the test's own guard.
+	c := client.New(client.Options{RuntimeDir: f.Base}).WithTimeout(time.Hour)
+
+	type answer struct {
+		res *client.Results[[]wire.ServiceUnitStatus]
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := c.ServiceStatus(t.Context(), client.UIDs(good, switcher), []string{"snap.a.b.service"})
+		done <- answer{res, err}
+	}()
+	var a answer
+	select {
+	case a = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the call still waits on the agent that switched protocols")
+	}
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	if o := a.res.Outcomes[0]; o.UID != good || !o.OK() {
+		t.Errorf("good agent: %+v", o)
+	}
+	o := a.res.Outcomes[1]
+	var ie *client.InvalidResponseError
+	if !errors.As(o.Err, &ie) || ie.Status != 101 {
+		t.Fatalf("switching agent: want an invalid answer with status 101, got %v", o.Err)
+	}
+	t.Log(o.Err)
+}
+
+// Whatever the status line says, the connection itself carries the whole-call
+// deadline: a read past it fails, so no byte from an agent is awaited longer.
+func TestAgentConnectionsCarryTheWholeCallDeadline(t *testing.T) {
+	clienttest.RequireRoot(t)
+	f := clienttest.NewFleet(t)
+	const hang = 42103
+	a := f.Start(hang, clienttest.Hang)
+	deadline := time.Now().Add(300 * time.Millisecond)
+	conn, err := client.DialForTest(t.Context(), client.Session{UID: hang, Socket: a.Socket}, time.Second, deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /v1/session-info HTTP/1.1\r\nHost: localhost\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, err := conn.Read(make([]byte, 1))
+		read <- err
+	}()
+	select {
+	case err = <-read:
+	case <-time.After(time.Minute):
+		t.Fatal("a read from a silent agent outlived the call's deadline")
+	}
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read from a silent agent: want the deadline's error, got %v", err)
+	}
+}

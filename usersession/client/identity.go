@@ -13,7 +13,12 @@ import (
 // dialAgent returns a DialContext for an http.Transport that ignores the address it
 // is given, connects to the session's socket within timeout, and returns the
 // connection only if the process serving it runs as the session's uid.
-func dialAgent(s Session, timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+//
+// The connection carries deadline (the call's whole-call deadline) for every read and
+// write: net/http stops watching the call's context on some paths (a 101 answer
+// hands the raw connection to its caller), and an agent must not be able to make
+// root wait past the deadline on any of them.
+func dialAgent(s Session, timeout time.Duration, deadline time.Time) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, _, _ string) (net.Conn, error) {
 		d := net.Dialer{Timeout: timeout}
 		conn, err := d.DialContext(ctx, "unix", s.Socket)
@@ -31,6 +36,10 @@ func dialAgent(s Session, timeout time.Duration) func(ctx context.Context, netwo
 		if err := checkPeer(conn, s.UID); err != nil {
 			conn.Close()
 			return nil, err
+		}
+		if err := conn.SetDeadline(deadline); err != nil {
+			conn.Close()
+			return nil, &TransportError{Op: "connect", Err: err}
 		}
 		return conn, nil
 	}

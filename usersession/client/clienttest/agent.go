@@ -3,6 +3,7 @@ package clienttest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +42,10 @@ const (
 	DieMidBody = "die-mid-body"
 	// Redirect answers 302 to another path.
 	Redirect = "redirect"
+	// SwitchProtocols answers "101 Switching Protocols" with "Connection: Upgrade",
+	// so that Go's HTTP client hands over the raw connection, and then says nothing
+	// more until the client hangs up.
+	SwitchProtocols = "switch-protocols"
 )
 
 // HugeSize is how much Huge and HugeContentLength send.
@@ -107,6 +112,16 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 		a.exit()
 	case Redirect:
 		http.Redirect(w, r, "/v1/elsewhere", http.StatusFound)
+	case SwitchProtocols:
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: hostile/1\r\n\r\n")
+		buf.Flush()
+		// Whatever the client sends or however long it waits, read until it hangs up.
+		io.Copy(io.Discard, conn)
 	default:
 		http.Error(w, "unknown fake agent behaviour "+a.behaviour, http.StatusInternalServerError)
 	}
