@@ -1,0 +1,168 @@
+package notification
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/introspect"
+)
+
+// GNOME Shell's notification service, as GLib's GNotification speaks it
+// (gio/gnotificationbackend-gtk.c and gio/gnotification.c).
+const (
+	gtkName = "org.gtk.Notifications"
+	gtkPath = dbus.ObjectPath("/org/gtk/Notifications")
+)
+
+// applicationIface is the interface through which GNOME Shell activates the actions of
+// a notification posted with org.gtk.Notifications: it calls ActivateAction on the
+// application ID as a bus name, at the path derived from it.
+const applicationIface = "org.freedesktop.Application"
+
+// gtkActionName is the one application action every button of every notification
+// activates; its target says which notification and which action.
+const gtkActionName = "notification-action"
+
+// gtkBackend posts with org.gtk.Notifications.AddNotification. GNOME Shell says nothing
+// when a notification is dismissed or expires, so such notifications stay shown until
+// an action comes back, they are closed, or the server leaves.
+type gtkBackend struct {
+	m   *Manager
+	obj dbus.BusObject
+}
+
+func (b *gtkBackend) name() string { return ServerGTK }
+
+// gtkPriority maps urgency to GNotificationPriority's nick.
+func gtkPriority(u Urgency) string {
+	switch u {
+	case UrgencyLow:
+		return "low"
+	case UrgencyCritical:
+		return "urgent"
+	}
+	return "normal"
+}
+
+// gtkIcon is a serialised GIcon: ("file", <uri>) for a path, ("themed", <[name]>)
+// otherwise.
+func gtkIcon(icon string) dbus.Variant {
+	type serialised struct {
+		Kind  string
+		Value dbus.Variant
+	}
+	if filepath.IsAbs(icon) {
+		return dbus.MakeVariant(serialised{"file", dbus.MakeVariant("file://" + icon)})
+	}
+	return dbus.MakeVariant(serialised{"themed", dbus.MakeVariant([]string{icon})})
+}
+
+func (b *gtkBackend) post(ctx context.Context, e *entry, msg *Message) error {
+	n := map[string]dbus.Variant{
+		"title":    dbus.MakeVariant(msg.Title),
+		"priority": dbus.MakeVariant(gtkPriority(msg.Urgency)),
+	}
+	if msg.Body != "" {
+		n["body"] = dbus.MakeVariant(msg.Body)
+	}
+	if msg.Icon != "" {
+		n["icon"] = gtkIcon(msg.Icon)
+	}
+	if len(msg.Actions) > 0 {
+		var buttons []map[string]dbus.Variant
+		for _, a := range msg.Actions {
+			buttons = append(buttons, map[string]dbus.Variant{
+				"label":  dbus.MakeVariant(a.Label),
+				"action": dbus.MakeVariant("app." + gtkActionName),
+				"target": dbus.MakeVariant([]string{e.status.ID, a.ID}),
+			})
+		}
+		n["buttons"] = dbus.MakeVariant(buttons)
+	}
+	err := b.m.call(ctx, b.obj, gtkName+".AddNotification", b.m.cfg.AppID, e.status.ID, n).Err
+	if err != nil {
+		return callError("cannot post notification", err, b.m.cfg.CallTimeout)
+	}
+	e.actions = msg.Actions
+	e.status.ActionsShown = len(msg.Actions) > 0
+	return nil
+}
+
+func (b *gtkBackend) close(ctx context.Context, e *entry) error {
+	if err := b.m.call(ctx, b.obj, gtkName+".RemoveNotification", b.m.cfg.AppID, e.status.ID).Err; err != nil {
+		return callError("cannot close notification", err, b.m.cfg.CallTimeout)
+	}
+	return nil
+}
+
+// application is the org.freedesktop.Application object of the process, through which
+// GNOME Shell reports a chosen action.
+type application struct {
+	m *Manager
+}
+
+// appPath is the object path GLib derives from an application ID: "/" + the ID with
+// '.' as '/' and '-' as '_'.
+func appPath(appID string) dbus.ObjectPath {
+	return dbus.ObjectPath("/" + strings.NewReplacer(".", "/", "-", "_").Replace(appID))
+}
+
+func exportApplication(conn *dbus.Conn, m *Manager) error {
+	path := appPath(m.cfg.AppID)
+	app := &application{m: m}
+	node := &introspect.Node{
+		Name: string(path),
+		Interfaces: []introspect.Interface{
+			introspect.IntrospectData,
+			{Name: applicationIface, Methods: introspect.Methods(app)},
+		},
+	}
+	if err := conn.Export(app, path, applicationIface); err != nil {
+		return err
+	}
+	return conn.Export(introspect.NewIntrospectable(node), path, "org.freedesktop.DBus.Introspectable")
+}
+
+func unexportApplication(conn *dbus.Conn, m *Manager) {
+	path := appPath(m.cfg.AppID)
+	conn.Export(nil, path, applicationIface)
+	conn.Export(nil, path, "org.freedesktop.DBus.Introspectable")
+}
+
+// Activate is the application being launched; a notification without a default
+// action makes GNOME Shell call it on a click. Nothing to do: the agent runs already.
+func (app *application) Activate(platformData map[string]dbus.Variant) *dbus.Error {
+	return nil
+}
+
+// Open asks the application to open URIs; the agent opens none.
+func (app *application) Open(uris []string, platformData map[string]dbus.Variant) *dbus.Error {
+	return dbus.MakeFailedError(errNoOpen)
+}
+
+var errNoOpen = &Error{Kind: KindInvalid, Message: "cannot open URIs: not an application that opens files"}
+
+// ActivateAction records the action the user chose on a GTK notification. Only the
+// process owning org.gtk.Notifications may call it.
+func (app *application) ActivateAction(sender dbus.Sender, action string, params []dbus.Variant, platformData map[string]dbus.Variant) *dbus.Error {
+	app.m.mu.Lock()
+	owner := app.m.owners[gtkName]
+	app.m.mu.Unlock()
+	if owner == "" || string(sender) != owner {
+		return &dbus.Error{Name: "org.freedesktop.DBus.Error.AccessDenied",
+			Body: []any{"cannot activate action: the caller is not the notification server"}}
+	}
+	if action != gtkActionName || len(params) != 1 {
+		return &dbus.Error{Name: "org.freedesktop.DBus.Error.InvalidArgs",
+			Body: []any{"cannot activate action " + action + ": unknown action"}}
+	}
+	target, ok := params[0].Value().([]string)
+	if !ok || len(target) != 2 {
+		return &dbus.Error{Name: "org.freedesktop.DBus.Error.InvalidArgs",
+			Body: []any{"cannot activate action " + action + ": want a target of two strings"}}
+	}
+	app.m.gtkAction(target[0], target[1])
+	return nil
+}
