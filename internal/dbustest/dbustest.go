@@ -142,4 +142,3 @@ func RequestName(t testing.TB, conn *dbus.Conn, name string) {
 		t.Fatalf("cannot own %s: reply %v, %v", name, reply, err)
 	}
 }
-
