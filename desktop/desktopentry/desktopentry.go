@@ -1,0 +1,143 @@
+// Package desktopentry reads what a notification needs from a desktop entry file: the
+// application's name, in the user's language, and its icon (Desktop Entry
+// Specification 1.5).
+package desktopentry
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Entry is the part of a desktop entry's [Desktop Entry] group that names and draws
+// the application.
+type Entry struct {
+	// Name is the localised Name, or the plain one.
+	Name string
+	// Icon is a themed icon name or an absolute path; empty when unset.
+	Icon string
+}
+
+// maxSize bounds the file read: entries are a few KiB, and the directory is written
+// by snapd from what snaps ship.
+const maxSize = 256 << 10
+
+// namePattern is what a desktop entry name (the file name without ".desktop") may
+// be: snapd names them SNAP[+KEY]_APP, and a path or a dot-file must never get
+// through.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$`)
+
+// ValidName says whether name may name a desktop entry in a directory.
+func ValidName(name string) bool {
+	return namePattern.MatchString(name) && !strings.Contains(name, "..")
+}
+
+// Read reads entry name (without ".desktop") from dir, with Name in locale (a POSIX
+// locale such as "de_DE.UTF-8@euro"; empty for none). A name that is not ValidName is
+// an error; a missing file is an error that matches fs.ErrNotExist.
+func Read(dir, name, locale string) (*Entry, error) {
+	if !ValidName(name) {
+		return nil, fmt.Errorf("cannot read desktop entry %q: not a valid name", name)
+	}
+	f, err := os.Open(filepath.Join(dir, name+".desktop"))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read desktop entry: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read desktop entry: %w", err)
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("cannot read desktop entry %q: larger than %d bytes", name, maxSize)
+	}
+	keys := parseGroup(data, "Desktop Entry")
+	if keys == nil {
+		return nil, errors.New("cannot read desktop entry " + name + ": no [Desktop Entry] group")
+	}
+	e := &Entry{Icon: keys["Icon"], Name: keys["Name"]}
+	for _, suffix := range localeSuffixes(locale) {
+		if v, ok := keys["Name["+suffix+"]"]; ok && v != "" {
+			e.Name = v
+			break
+		}
+	}
+	return e, nil
+}
+
+// parseGroup returns the keys of group, values unescaped; nil when the group is
+// missing.
+func parseGroup(data []byte, group string) map[string]string {
+	var keys map[string]string
+	in := false
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), maxSize)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+			continue
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			in = line[1:len(line)-1] == group
+			if in && keys == nil {
+				keys = make(map[string]string)
+			}
+			continue
+		}
+		if !in {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		k = strings.TrimSpace(k)
+		if _, dup := keys[k]; !dup {
+			keys[k] = unescape(strings.TrimSpace(v))
+		}
+	}
+	return keys
+}
+
+// unescape undoes the escapes of string values: \s, \n, \t, \r and \\.
+var unescape = strings.NewReplacer(`\s`, " ", `\n`, "\n", `\t`, "\t", `\r`, "\r", `\\`, `\`).Replace
+
+// localeSuffixes lists the Name[...] suffixes to try for a POSIX locale, most specific
+// first, as the specification orders them: lang_COUNTRY@MODIFIER, lang_COUNTRY,
+// lang@MODIFIER, lang. The encoding part is ignored; "C" and "POSIX" have none.
+func localeSuffixes(locale string) []string {
+	if locale == "" || locale == "C" || locale == "POSIX" || strings.HasPrefix(locale, "C.") {
+		return nil
+	}
+	rest, modifier, _ := strings.Cut(locale, "@")
+	rest, _, _ = strings.Cut(rest, ".")
+	lang, country, _ := strings.Cut(rest, "_")
+	var out []string
+	add := func(s string, ok bool) {
+		if ok {
+			out = append(out, s)
+		}
+	}
+	add(lang+"_"+country+"@"+modifier, country != "" && modifier != "")
+	add(lang+"_"+country, country != "")
+	add(lang+"@"+modifier, modifier != "")
+	add(lang, lang != "")
+	return out
+}
+
+// Locale is the user's locale for messages, from LC_ALL, LC_MESSAGES or LANG (the
+// first set), as getenv returns them.
+func Locale(getenv func(string) string) string {
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
