@@ -80,6 +80,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		ConnContext:       withPeerCred,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+		// Go's server answers "OPTIONS *" itself, before the handler and so before
+		// the peer check; every request must go through that check.
+		DisableGeneralOptionsHandler: true,
 	}
 
 	a.idle.Start()

@@ -11,8 +11,11 @@ import (
 
 // clientModeEnv, when set to a socket path, makes the test binary a tiny client that
 // asks for session-info there and prints the status and body: the tests run it as
-// another user.
-const clientModeEnv = "SESSIONAGENT_TEST_CLIENT"
+// another user. With rawRequestEnv set too, it sends that request, as is, instead.
+const (
+	clientModeEnv = "SESSIONAGENT_TEST_CLIENT"
+	rawRequestEnv = "SESSIONAGENT_TEST_RAW_REQUEST"
+)
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(clientModeEnv); path != "" {
@@ -34,7 +37,12 @@ func runTestClient(path string) int {
 	}
 	defer conn.Close()
 	req, _ := http.NewRequest("GET", "http://agent/v1/session-info", nil)
-	if err := req.Write(conn); err != nil {
+	if raw := os.Getenv(rawRequestEnv); raw != "" {
+		_, err = io.WriteString(conn, raw)
+	} else {
+		err = req.Write(conn)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
