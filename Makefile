@@ -4,6 +4,8 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 USERUNITDIR ?= $(LIBDIR)/systemd/user
 DBUSSERVICEDIR ?= $(PREFIX)/share/dbus-1/services
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
 GO ?= go
@@ -13,6 +15,8 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0-dev)
 # /etc/passwd only, without NSS. (Tests need cgo: -race.)
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 BUILDDIR ?= build
+# Dates the manual page (go-flags reads it), so that the same commit gives the same page.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
 .PHONY: all build test check fmt-check vet race demo bench install clean
 
@@ -20,10 +24,17 @@ all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BUILDDIR)/snap ./cmd/snap
+	$(MAKE) $(BUILDDIR)/snap.8
 
-# install uses an existing binary (for instance one built on another machine) as is.
+# install uses an existing binary (for instance one built on another machine) as is,
+# and its manual page if there is one.
 $(BUILDDIR)/snap:
 	$(MAKE) build
+
+# snap.8, referenced by the units as man:snap(8), is what `snap help --man` writes.
+$(BUILDDIR)/snap.8: $(BUILDDIR)/snap
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BUILDDIR)/snap help --man >$@.tmp
+	mv $@.tmp $@
 
 # The whole suite, integration tests against real user managers included (they need
 # root; outside CI they skip without it).
@@ -46,8 +57,10 @@ demo: build
 bench: build
 	./bench/run.sh
 
-install: $(BUILDDIR)/snap
+install: $(BUILDDIR)/snap $(BUILDDIR)/snap.8
 	install -D -m 0755 $(BUILDDIR)/snap $(DESTDIR)$(BINDIR)/snap
+	install -D -m 0644 $(BUILDDIR)/snap.8 $(DESTDIR)$(MANDIR)/man8/snap.8
+	install -D -m 0644 data/completion/bash/snap $(DESTDIR)$(BASHCOMPDIR)/snap
 	install -d $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(DBUSSERVICEDIR)
 	for f in data/systemd-user/*; do \
 		sed 's|@bindir@|$(BINDIR)|g' $$f > $(DESTDIR)$(USERUNITDIR)/$$(basename $$f .in); \

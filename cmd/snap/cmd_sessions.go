@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -112,7 +113,11 @@ type cmdSessionsStart struct {
 }
 
 func (c *cmdSessionsStart) Execute(args []string) error {
-	return c.runControl(args, func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.ServiceControlResult], error) {
+	state := "started"
+	if c.Enable {
+		state = "enabled, started"
+	}
+	return c.runControl(args, unitRows(c.Positional.Units, state), func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.ServiceControlResult], error) {
 		return cl.ServicesStart(ctx, t, c.Positional.Units, c.Enable)
 	})
 }
@@ -124,7 +129,11 @@ type cmdSessionsStop struct {
 }
 
 func (c *cmdSessionsStop) Execute(args []string) error {
-	return c.runControl(args, func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.ServiceControlResult], error) {
+	state := "stopped"
+	if c.Disable {
+		state = "stopped, disabled"
+	}
+	return c.runControl(args, unitRows(c.Positional.Units, state), func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.ServiceControlResult], error) {
 		return cl.ServicesStop(ctx, t, c.Positional.Units, c.Disable)
 	})
 }
@@ -136,7 +145,11 @@ type cmdSessionsRestart struct {
 }
 
 func (c *cmdSessionsRestart) Execute(args []string) error {
-	return c.runControl(args, func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.ServiceControlResult], error) {
+	state := "restarted"
+	if c.Reload {
+		state = "reloaded or restarted"
+	}
+	return c.runControl(args, unitRows(c.Positional.Units, state), func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.ServiceControlResult], error) {
 		return cl.ServicesRestart(ctx, t, c.Positional.Units, c.Reload)
 	})
 }
@@ -144,28 +157,38 @@ func (c *cmdSessionsRestart) Execute(args []string) error {
 type cmdSessionsDaemonReload struct{ sessionsOptions }
 
 func (c *cmdSessionsDaemonReload) Execute(args []string) error {
-	return c.runControl(args, (*client.Client).ServicesDaemonReload)
+	return c.runControl(args, table[wire.ServiceControlResult]{
+		headers: []string{"State"},
+		rows:    func(wire.ServiceControlResult) [][]string { return [][]string{{"reloaded"}} },
+	}, (*client.Client).ServicesDaemonReload)
 }
 
-// runControl runs a service-control call and reports it in a table whose state
-// column names the units that had to be killed to stop.
-func (o *sessionsOptions) runControl(args []string, call sessionsCall[wire.ServiceControlResult]) error {
+func (o *sessionsOptions) runControl(args []string, tbl table[wire.ServiceControlResult], call sessionsCall[wire.ServiceControlResult]) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
-	return runSessions(o, call, table[wire.ServiceControlResult]{
-		headers: []string{"State"},
+	return runSessions(o, call, tbl)
+}
+
+// unitRows is the table of a successful start, stop or restart: one row per unit
+// asked for, saying what was done to it (state), or "killed" for a unit the agent
+// had to kill to stop. An agent answers with success only when every unit reached
+// its goal, so the units asked for are the units done.
+func unitRows(units []string, state string) table[wire.ServiceControlResult] {
+	return table[wire.ServiceControlResult]{
+		headers: []string{"Unit", "State"},
 		rows: func(res wire.ServiceControlResult) [][]string {
-			if len(res.Killed) > 0 {
-				killed := make([]string, len(res.Killed))
-				for i, unit := range res.Killed {
-					killed[i] = printable(unit)
+			rows := make([][]string, len(units))
+			for i, unit := range units {
+				st := state
+				if slices.Contains(res.Killed, unit) {
+					st = strings.Replace(state, "stopped", "killed", 1)
 				}
-				return [][]string{{"ok (killed: " + strings.Join(killed, ", ") + ")"}}
+				rows[i] = []string{printable(unit), st}
 			}
-			return [][]string{{"ok"}}
+			return rows
 		},
-	})
+	}
 }
 
 type cmdSessionsStatus struct {

@@ -96,7 +96,7 @@ func TestSessionsStartNamesTheUserAndTheFailedUnits(t *testing.T) {
 	if status != 1 {
 		t.Errorf("exit status %d, want 1", status)
 	}
-	if want := "UID    User    State\n65534  nobody  error: agent error\n"; stdout != want {
+	if want := "UID    User    Unit  State\n65534  nobody  -     error: agent error\n"; stdout != want {
 		t.Errorf("table %q, want %q", stdout, want)
 	}
 	want := "error: cannot start units for user nobody (uid 65534): some user services failed to start (fail.service: cannot start fail.service: fake failure)\n"
@@ -123,8 +123,11 @@ func TestSessionsCommandsThatSucceedExitZero(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"restart", "--reload", "a.service"}, "UID    User    State\n43001  43001   ok\n65534  nobody  ok\n"},
-		{[]string{"daemon-reload", "--users=65534"}, "UID    User    State\n65534  nobody  ok\n"},
+		{[]string{"restart", "--reload", "a.service"}, "" +
+			"UID    User    Unit       State\n" +
+			"43001  43001   a.service  reloaded or restarted\n" +
+			"65534  nobody  a.service  reloaded or restarted\n"},
+		{[]string{"daemon-reload", "--users=65534"}, "UID    User    State\n65534  nobody  reloaded\n"},
 		{[]string{"status", "--users=nobody", "a.service", "b-inactive.service"}, "" +
 			"UID    User    Service             Startup  Current  Notes\n" +
 			"65534  nobody  a.service           enabled  active   -\n" +
@@ -146,7 +149,7 @@ func TestSessionsTimeoutBoundsAHangingAgent(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > time.Second+time.Second {
 		t.Errorf("took %v with --timeout=1s", elapsed)
 	}
-	if status != 1 || !strings.Contains(stdout, "65534  nobody  ok") || !strings.Contains(stdout, "43002  43002   error: timeout") {
+	if status != 1 || !strings.Contains(stdout, "65534  nobody  a.service  stopped") || !strings.Contains(stdout, "43002  43002   -          error: timeout") {
 		t.Errorf("status %d, stdout:\n%s", status, stdout)
 	}
 	if !strings.Contains(stderr, "cannot stop units for uid 43002: agent did not answer within 1s") {

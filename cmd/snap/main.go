@@ -51,6 +51,14 @@ every user session on the system.`
 			panic(fmt.Sprintf("cannot add command %q: %v", c.name, err))
 		}
 	}
+	// Shell completion (GO_FLAGS_COMPLETION=1 snap ARGS..., as
+	// data/completion/bash/snap runs it) writes one candidate a line; go-flags' own
+	// handler would write to os.Stdout and exit the process.
+	parser.CompletionHandler = func(items []flags.Completion) {
+		for _, item := range items {
+			fmt.Fprintln(env.stdout, item.Item)
+		}
+	}
 	return parser
 }
 

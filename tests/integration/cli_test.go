@@ -135,8 +135,8 @@ func TestCLISessionsEndToEnd(t *testing.T) {
 	if !strings.Contains(r.stderr, bad.User) || !strings.Contains(r.stderr, unit) || strings.Contains(r.stderr, good.User) {
 		t.Errorf("stderr does not name %s and %s alone:\n%s", bad.User, unit, r.stderr)
 	}
-	if row := tableRow(t, r.stdout, good); !strings.Contains(row, "ok") {
-		t.Errorf("start row of %s: %q", good.User, row)
+	if f := strings.Fields(tableRow(t, r.stdout, good)); len(f) != 4 || f[2] != unit || f[3] != "started" {
+		t.Errorf("start row of %s: %q, want %s started", good.User, f, unit)
 	}
 	if row := tableRow(t, r.stdout, bad); !strings.Contains(row, "error") {
 		t.Errorf("start row of %s: %q", bad.User, row)
@@ -191,8 +191,8 @@ func TestCLISessionsEndToEnd(t *testing.T) {
 		t.Fatalf("stop: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, s := range []*usersessiontest.Session{good, bad} {
-		if row := tableRow(t, r.stdout, s); !strings.Contains(row, "ok") {
-			t.Errorf("stop row of %s: %q", s.User, row)
+		if f := strings.Fields(tableRow(t, r.stdout, s)); len(f) != 4 || f[2] != unit || f[3] != "stopped" {
+			t.Errorf("stop row of %s: %q, want %s stopped", s.User, f, unit)
 		}
 	}
 	if st := unitState(t, good, unit); st != "inactive" {
