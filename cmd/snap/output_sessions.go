@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
@@ -99,7 +101,7 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 			}
 		} else {
 			full := userError(res.Op, e.uid, e.user, e.err)
-			// JSON carries the agent's text as sent (encoding/json escapes it);
+			// JSON carries the agent's text as sent (escaped by escapeJSON);
 			// stderr, like the table, only a printable copy.
 			failures = append(failures, userError(res.Op, e.uid, printable(e.user), printableCause(e.err)))
 			e.json.Error = errorToJSON(full, e.err)
@@ -117,9 +119,11 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 		if out == nil {
 			out = []sessionJSON{}
 		}
-		enc := json.NewEncoder(o.env.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		data, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return fmt.Errorf("cannot encode results: %w", err)
+		}
+		if _, err := o.env.stdout.Write(append(escapeJSON(data), '\n')); err != nil {
 			return fmt.Errorf("cannot write results: %w", err)
 		}
 	} else if len(out) > 0 {
@@ -180,8 +184,8 @@ const maxPrintable = 200
 // return, ESC, the C1 controls, ...) and other non-graphic runes, such as bidi
 // overrides, become Go escapes like \x1b or \u202e, bytes that are not UTF-8 become
 // \xff, and the result is cut to maxPrintable runes, ending with "…". Every string from
-// an agent goes through it before it is printed, except in JSON, which escapes
-// control characters itself.
+// an agent goes through it before it is printed, except in JSON, which escapeJSON
+// makes safe without changing its values.
 func printable(s string) string {
 	var b strings.Builder
 	n := 0
@@ -208,6 +212,30 @@ func printable(s string) string {
 		break
 	}
 	return b.String()
+}
+
+// escapeJSON returns data, JSON from encoding/json, with every non-graphic rune but
+// the newlines of its indentation written as a \uXXXX escape (a surrogate pair past
+// U+FFFF). encoding/json escapes only the controls below U+0020 (and U+2028, U+2029);
+// C1 controls such as CSI (U+009B) and bidi overrides (U+202E) from an agent would
+// otherwise reach root's terminal raw. Outside strings encoding/json writes only
+// ASCII punctuation, letters, digits, spaces and newlines, so every rune escaped here
+// is inside a string and the values are unchanged.
+func escapeJSON(data []byte) []byte {
+	var b bytes.Buffer
+	b.Grow(len(data))
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == '\n' || unicode.IsGraphic(r) {
+			b.Write(data[i : i+size])
+		} else if r1, r2 := utf16.EncodeRune(r); r1 != unicode.ReplacementChar {
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+		} else {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		i += size
+	}
+	return b.Bytes()
 }
 
 // printableCause is err, less a *client.SessionError's own uid prefix, with the

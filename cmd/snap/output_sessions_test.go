@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
@@ -35,8 +36,27 @@ func TestPrintableEscapesControlsAndBoundsLength(t *testing.T) {
 	}
 }
 
-// hostileText would forge a table row and retitle root's terminal if printed raw.
-const hostileText = "\n1234  root  fake\x1b]0;pwned\x07"
+func TestEscapeJSONKeepsValuesAndEscapesEveryNonGraphicRune(t *testing.T) {
+	in := []string{"c1:\u0085\u009b", "bidi:\u202e\u2066x\u200f", "tag:\U000E0001", "ok: é 日本 \"q\" \\", "del:\x7f"}
+	data, err := json.MarshalIndent(in, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := escapeJSON(data)
+	var got []string
+	if err := json.Unmarshal(out, &got); err != nil || strings.Join(got, "|") != strings.Join(in, "|") {
+		t.Errorf("escapeJSON changed the values (%v): %q", err, got)
+	}
+	checkPrintable(t, "escaped JSON", string(out), strings.Count(string(data), "\n"))
+	if !strings.Contains(string(out), `tag:\udb40\udc01`) {
+		t.Errorf("a non-graphic rune past U+FFFF is not a surrogate pair: %s", out)
+	}
+}
+
+// hostileText would forge a table row, retitle root's terminal (with ESC, and with
+// the C1 control CSI) and reorder the text shown (with a bidi override) if printed
+// raw.
+const hostileText = "\n1234  root  fake\x1b]0;pwned\x07\u009b2J\u202eevil"
 
 // hostileAgent answers every call with hostileText wherever the agent chooses the
 // text: its version, unit names and states, killed units, error messages and
@@ -70,16 +90,17 @@ func hostileAgent(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkPrintable fails if out has a control character other than the newlines that
-// end lines, bytes that are not UTF-8, or more lines than want.
+// checkPrintable fails if out has a control character or another non-graphic rune
+// (a bidi override, ...) other than the newlines that end lines, bytes that are not
+// UTF-8, or more lines than want.
 func checkPrintable(t *testing.T, what, out string, lines int) {
 	t.Helper()
 	if !utf8.ValidString(out) {
 		t.Errorf("%s is not UTF-8: %q", what, out)
 	}
 	for _, r := range out {
-		if r != '\n' && (r < 0x20 || r >= 0x7f && r <= 0x9f) {
-			t.Errorf("%s has the raw control character %U: %q", what, r, out)
+		if r != '\n' && !unicode.IsGraphic(r) {
+			t.Errorf("%s has the raw non-graphic rune %U: %q", what, r, out)
 			break
 		}
 	}
@@ -102,7 +123,7 @@ func TestAHostileAgentCannotForgeRowsOrReachTheTerminal(t *testing.T) {
 	f.ServeInProcess(socket, http.HandlerFunc(hostileAgent))
 	t.Setenv(envRuntimeDir, f.Base)
 	users := "--users=" + strconv.Itoa(uid)
-	escaped := `\n1234  root  fake\x1b]0;pwned\a`
+	escaped := `\n1234  root  fake\x1b]0;pwned\a\u009b2J\u202eevil`
 
 	for _, tc := range []struct {
 		args        []string
@@ -136,7 +157,7 @@ func TestAHostileAgentCannotForgeRowsOrReachTheTerminal(t *testing.T) {
 		}
 	}
 
-	// JSON carries the agent's text as sent; encoding/json escapes it.
+	// JSON carries the agent's text as sent, every non-graphic rune escaped.
 	stdout, _, _ := runSnap(t, "sessions", "list", "--json", users)
 	var got []struct{ Result wire.SessionInfo }
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil || len(got) != 1 || got[0].Result.Version != hostileText {
