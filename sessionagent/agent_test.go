@@ -27,7 +27,7 @@ const (
 func withInstructionRoute(a *sessionagent.Agent) {
 	a.Handle(&sessionagent.Command{Path: pathInstruction, POST: func(a *sessionagent.Agent, r *http.Request) sessionagent.Response {
 		var inst wire.ServiceInstruction
-		if err := sessionagent.DecodeJSONBody(r, sessionagent.DefaultMaxRequestBody, &inst); err != nil {
+		if _, err := sessionagent.DecodeJSONBody(r, sessionagent.DefaultMaxRequestBody, &inst); err != nil {
 			return sessionagent.ResponseForError(err)
 		}
 		return sessionagent.SyncResponse(&inst)
@@ -170,8 +170,11 @@ func TestClientErrorsAreAnsweredAndTheNextRequestServed(t *testing.T) {
 		name: "two JSON values", method: "POST", path: pathInstruction, contentType: "application/json", body: valid + valid,
 		status: 400, kind: wire.ErrorKindBadRequest, message: "unexpected data after the JSON value",
 	}, {
-		name: "unknown field", method: "POST", path: pathInstruction, contentType: "application/json", body: `{"action":"start","foo":1}`,
-		status: 400, kind: wire.ErrorKindBadRequest, message: `cannot decode request body: unknown field "foo"`,
+		name: "unknown field ignored", method: "POST", path: pathInstruction, contentType: "application/json", body: `{"action":"start","foo":1}`,
+		status: 200,
+	}, {
+		name: "key given twice", method: "POST", path: pathInstruction, contentType: "application/json", body: `{"action":"start","action":"stop"}`,
+		status: 400, kind: wire.ErrorKindBadRequest, message: `cannot decode request body: key "action" given twice`,
 	}, {
 		name: "wrong type", method: "POST", path: pathInstruction, contentType: "application/json", body: `{"services":"snap.foo.svc"}`,
 		status: 400, kind: wire.ErrorKindBadRequest, message: "cannot decode request body: cannot unmarshal string",
@@ -355,6 +358,8 @@ func TestAgentExitAnswersThenExits(t *testing.T) {
 	}{
 		{"empty body", "", ""},
 		{"empty object", "application/json", "{}"},
+		// A newer client's field: ignored, and said so at debug level.
+		{"unknown field", "application/json", `{"later":true}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -371,6 +376,10 @@ func TestAgentExitAnswersThenExits(t *testing.T) {
 			if !strings.Contains(ta.logs.String(), fmt.Sprintf("exit requested by uid %d pid %d", os.Getuid(), os.Getpid())) {
 				t.Errorf("exit reason not logged:\n%s", ta.logs)
 			}
+			ignored := strings.Contains(ta.logs.String(), `level=DEBUG msg="ignoring unknown request fields" path=/v1/agent-exit fields=[later]`)
+			if ignored != (tc.name == "unknown field") {
+				t.Errorf("ignored fields logged: %v:\n%s", ignored, ta.logs)
+			}
 		})
 	}
 }
@@ -378,9 +387,9 @@ func TestAgentExitAnswersThenExits(t *testing.T) {
 func TestAgentExitWithBadBodyDoesNotExit(t *testing.T) {
 	t.Parallel()
 	ta := startAgent(t, sessionagent.Config{})
-	a := ta.do("POST", wire.PathAgentExit, jsonHeader(), strings.NewReader(`{"now":true}`))
-	if a.rsp.StatusCode != 400 || !strings.Contains(a.errorResult(t).Message, `unknown field "now"`) {
-		t.Fatalf("answer %d %s, want 400 unknown field", a.rsp.StatusCode, a.body)
+	a := ta.do("POST", wire.PathAgentExit, jsonHeader(), strings.NewReader(`{"now":true,"now":false}`))
+	if a.rsp.StatusCode != 400 || !strings.Contains(a.errorResult(t).Message, `key "now" given twice`) {
+		t.Fatalf("answer %d %s, want 400 key given twice", a.rsp.StatusCode, a.body)
 	}
 	time.Sleep(100 * time.Millisecond)
 	ta.sessionInfo()

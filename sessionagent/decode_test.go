@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,8 +14,8 @@ import (
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
-// FuzzDecodeJSONBody checks the strict decoding of a service instruction: whatever the
-// client sends, it decodes fully or is refused with a client error, never a panic.
+// FuzzDecodeJSONBody checks the decoding of a service instruction: whatever the client
+// sends, it decodes or is refused with a client error, never a panic.
 func FuzzDecodeJSONBody(f *testing.F) {
 	for _, seed := range []struct{ contentType, body string }{
 		{"application/json", `{"action":"start","services":["snap.foo.svc"],"enable":true}`},
@@ -43,7 +44,7 @@ func FuzzDecodeJSONBody(f *testing.F) {
 			r.Header.Set("Content-Type", contentType)
 		}
 		var inst wire.ServiceInstruction
-		err := sessionagent.DecodeJSONBody(r, limit, &inst)
+		_, err := sessionagent.DecodeJSONBody(r, limit, &inst)
 		if err != nil {
 			reqErr, ok := errors.AsType[*sessionagent.RequestError](err)
 			if !ok {
@@ -65,7 +66,7 @@ func FuzzDecodeJSONBody(f *testing.F) {
 		r = httptest.NewRequest("POST", wire.PathServiceControl, bytes.NewReader(again))
 		r.Header.Set("Content-Type", "application/json")
 		var inst2 wire.ServiceInstruction
-		if err := sessionagent.DecodeJSONBody(r, int64(len(again)), &inst2); err != nil {
+		if _, err := sessionagent.DecodeJSONBody(r, int64(len(again)), &inst2); err != nil {
 			t.Fatalf("re-encoded %s refused: %v", again, err)
 		}
 		if again2, _ := json.Marshal(&inst2); !bytes.Equal(again, again2) {
@@ -86,7 +87,7 @@ func TestDecodeJSONBodyLimitIsExact(t *testing.T) {
 		r := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
 		r.Header.Set("Content-Type", "application/json")
 		var inst wire.ServiceInstruction
-		err := sessionagent.DecodeJSONBody(r, int64(len(`{"action":"start"}`)), &inst)
+		_, err := sessionagent.DecodeJSONBody(r, int64(len(`{"action":"start"}`)), &inst)
 		status := 0
 		if reqErr, ok := errors.AsType[*sessionagent.RequestError](err); ok {
 			status = reqErr.Status
@@ -103,11 +104,48 @@ func TestDecodeJSONBodyNeedsAPointer(t *testing.T) {
 	t.Parallel()
 	r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
 	r.Header.Set("Content-Type", "application/json")
-	err := sessionagent.DecodeJSONBody(r, 1024, wire.ServiceInstruction{})
+	_, err := sessionagent.DecodeJSONBody(r, 1024, wire.ServiceInstruction{})
 	if _, ok := errors.AsType[*sessionagent.RequestError](err); err == nil || ok {
 		t.Fatalf("error %v, want a plain error: the caller's bug is no client error", err)
 	}
 	if a := sessionagent.ResponseForError(err); a == nil {
 		t.Fatal("no response for a plain error")
+	}
+}
+
+// The rules for version skew (package wire): fields the agent does not know are
+// ignored and reported, a key given twice or data after the value is refused.
+func TestDecodeJSONBodyVersionSkew(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body    string
+		ignored []string
+		err     string
+	}{
+		{body: `{"action":"kill","snaps":["foo"],"signal":9,"reason":"remove"}`, ignored: []string{"reason"}},
+		{body: `{"action":"kill","future":{"a":[1,{"b":2}]},"snaps":[],"later":null}`, ignored: []string{"future", "later"}},
+		{body: `{"Action":"kill","SNAPS":["foo"]}`},
+		{body: `{"action":"kill","snaps":["foo"],"snaps":["bar"]}`, err: `key "snaps" given twice`},
+		{body: `{"action":"kill","x":{"a":1,"a":2}}`, err: `key "a" given twice`},
+		{body: `{"action":"kill","x":[{"a":1},{"a":2,"b":{"a":3}}]}`, ignored: []string{"x"}},
+		{body: `{"action":"kill","Action":"stop"}`, err: `key "Action" given twice (as "action")`},
+		{body: `{"action":"kill","reason":"a","reason":"b"}`, err: `key "reason" given twice`},
+		{body: `{"action":"kill"} {"action":"stop"}`, err: "unexpected data after the JSON value"},
+		{body: `{"action":"kill","signal":"SIGNOPE"}`, err: `invalid signal "SIGNOPE"`},
+	} {
+		r := httptest.NewRequest("POST", wire.PathAppControl, strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", "application/json")
+		var inst wire.AppInstruction
+		ignored, err := sessionagent.DecodeJSONBody(r, 1024, &inst)
+		if tc.err == "" {
+			if err != nil || !slices.Equal(ignored, tc.ignored) || inst.Action != "kill" {
+				t.Errorf("%s: ignored %q, %v, decoded %+v; want ignored %q", tc.body, ignored, err, inst, tc.ignored)
+			}
+			continue
+		}
+		reqErr, ok := errors.AsType[*sessionagent.RequestError](err)
+		if !ok || reqErr.Status != http.StatusBadRequest || !strings.Contains(reqErr.Message, tc.err) {
+			t.Errorf("%s: error %v, want a 400 saying %q", tc.body, err, tc.err)
+		}
 	}
 }

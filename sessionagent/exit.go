@@ -17,7 +17,7 @@ func init() {
 func postAgentExit(a *Agent, r *http.Request) Response {
 	if r.ContentLength != 0 {
 		var none struct{}
-		if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &none); err != nil {
+		if err := a.decodeBody(r, &none); err != nil {
 			return ResponseForError(err)
 		}
 	}

@@ -18,7 +18,7 @@ func postServiceControl(a *Agent, r *http.Request) Response {
 		return rsp
 	}
 	var inst wire.ServiceInstruction
-	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &inst); err != nil {
+	if err := a.decodeBody(r, &inst); err != nil {
 		return ResponseForError(err)
 	}
 	res, err := a.cfg.Services.Control(r.Context(), inst)
@@ -45,7 +45,7 @@ func postAppControl(a *Agent, r *http.Request) Response {
 		return rsp
 	}
 	var inst wire.AppInstruction
-	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &inst); err != nil {
+	if err := a.decodeBody(r, &inst); err != nil {
 		return ResponseForError(err)
 	}
 	res, err := a.cfg.Services.Kill(r.Context(), inst)

@@ -77,7 +77,7 @@ func TestServiceEndpointsPassOnTheDecodedRequest(t *testing.T) {
 	if want := [][]string{{"snap.a.b", "snap.c.d"}}; !reflect.DeepEqual(fake.status, want) {
 		t.Errorf("status asked for %q, want %q", fake.status, want)
 	}
-	if want := []wire.AppInstruction{{Action: "kill", Snaps: []string{"foo"}, Signal: "SIGKILL"}}; !reflect.DeepEqual(fake.kills, want) {
+	if want := []wire.AppInstruction{{Action: "kill", Snaps: []string{"foo"}, Signal: 9}}; !reflect.DeepEqual(fake.kills, want) {
 		t.Errorf("kills %+v, want %+v", fake.kills, want)
 	}
 }

@@ -122,29 +122,6 @@ func typeInterface(unit string) string {
 	return strings.ToUpper(t[:1]) + t[1:]
 }
 
-// ParseSignal parses a signal given as a name with or without its "SIG" prefix
-// ("SIGTERM", "TERM", case-insensitive) or a number between 1 and 64.
-func ParseSignal(s string) (syscall.Signal, error) {
-	if s == "" {
-		return 0, fmt.Errorf("invalid signal: empty")
-	}
-	if n, err := strconv.Atoi(s); err == nil {
-		if n < 1 || n > 64 {
-			return 0, fmt.Errorf("invalid signal %q: numbers go from 1 to 64", s)
-		}
-		return syscall.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	sig := unix.SignalNum(name)
-	if sig == 0 {
-		return 0, fmt.Errorf("invalid signal %q: unknown signal name", s)
-	}
-	return sig, nil
-}
-
 // signalName names a signal number ("SIGKILL"), or gives the number if it has no name.
 func signalName(n int32) string {
 	if name := unix.SignalName(syscall.Signal(n)); name != "" {

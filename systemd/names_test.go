@@ -2,7 +2,6 @@ package systemd_test
 
 import (
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/snapcore-ng/usersession-agent/systemd"
@@ -46,22 +45,6 @@ func TestParseUnitName(t *testing.T) {
 			t.Errorf("ParseUnitName(%q) = %v, want %v", tc.name, kind, tc.kind)
 		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
 			t.Errorf("ParseUnitName(%q) = %v, want an error containing %q", tc.name, err, tc.err)
-		}
-	}
-}
-
-func TestParseSignal(t *testing.T) {
-	for in, want := range map[string]syscall.Signal{
-		"SIGTERM": syscall.SIGTERM, "TERM": syscall.SIGTERM, "term": syscall.SIGTERM,
-		"KILL": syscall.SIGKILL, "9": syscall.SIGKILL, "SIGUSR1": syscall.SIGUSR1, "64": 64,
-	} {
-		if got, err := systemd.ParseSignal(in); err != nil || got != want {
-			t.Errorf("ParseSignal(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "0", "65", "-9", "SIGFOO", "TERM ", "1.5"} {
-		if got, err := systemd.ParseSignal(in); err == nil {
-			t.Errorf("ParseSignal(%q) = %v, want an error", in, got)
 		}
 	}
 }

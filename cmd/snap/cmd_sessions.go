@@ -244,8 +244,15 @@ func (c *cmdSessionsKill) Execute(args []string) error {
 	if err := noArgs(args); err != nil {
 		return err
 	}
+	var sig wire.Signal
+	if c.Signal != "" {
+		var err error
+		if sig, err = wire.ParseSignal(c.Signal); err != nil {
+			return err
+		}
+	}
 	return runSessions(&c.sessionsOptions, func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.AppControlResult], error) {
-		return cl.KillApps(ctx, t, c.Positional.Snaps, c.Signal)
+		return cl.KillApps(ctx, t, c.Positional.Snaps, sig)
 	}, table[wire.AppControlResult]{
 		headers: []string{"State"},
 		rows: func(res wire.AppControlResult) [][]string {

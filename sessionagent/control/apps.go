@@ -7,8 +7,6 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/snapcore-ng/usersession-agent/systemd"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -30,12 +28,12 @@ func (s *Services) Kill(ctx context.Context, inst wire.AppInstruction) (*wire.Ap
 	default:
 		return nil, badRequest("unknown action %q", inst.Action)
 	}
-	sig := syscall.SIGTERM
-	if inst.Signal != "" {
-		var err error
-		if sig, err = systemd.ParseSignal(inst.Signal); err != nil {
+	sig := wire.Signal(syscall.SIGTERM)
+	if inst.Signal != 0 {
+		if err := inst.Signal.Check(); err != nil {
 			return nil, badRequest("%v", err)
 		}
+		sig = inst.Signal
 	}
 	if len(inst.Snaps) == 0 {
 		return nil, badRequest("no snaps given")
@@ -71,7 +69,7 @@ func (s *Services) Kill(ctx context.Context, inst wire.AppInstruction) (*wire.Ap
 			if !liveStates[sc.ActiveState] {
 				continue
 			}
-			if err := s.m.Kill(ctx, sc.Name, sig); err != nil {
+			if err := s.m.Kill(ctx, sc.Name, syscall.Signal(sig)); err != nil {
 				if errors.Is(err, systemd.ErrNoSuchUnit) || errors.Is(err, systemd.ErrNoSuchProcess) {
 					continue
 				}
@@ -83,14 +81,7 @@ func (s *Services) Kill(ctx context.Context, inst wire.AppInstruction) (*wire.Ap
 	}
 	if len(killErrs) > 0 {
 		value := map[string]any{wire.KillErrorsKey: messages(killErrs)}
-		return nil, failure(wire.ErrorKindAppControl, fmt.Sprintf("cannot send %v to some snap apps", sigName(sig)), value, nil, killErrs)
+		return nil, failure(wire.ErrorKindAppControl, fmt.Sprintf("cannot send %v to some snap apps", sig), value, nil, killErrs)
 	}
 	return res, nil
-}
-
-func sigName(sig syscall.Signal) string {
-	if name := unix.SignalName(sig); name != "" {
-		return name
-	}
-	return fmt.Sprintf("signal %d", int(sig))
 }

@@ -248,13 +248,13 @@ func TestKill(t *testing.T) {
 		calls:  []string{"list snap.foo.*.scope", "kill 15 snap.foo.app-1.scope", "kill 15 snap.foo.hook.configure-2.scope", "list snap.foo_x.*.scope", "kill 15 snap.foo_x.app-4.scope", "list snap.baz.*.scope"},
 		result: map[string][]string{"foo": {"snap.foo.app-1.scope", "snap.foo.hook.configure-2.scope"}, "foo_x": {"snap.foo_x.app-4.scope"}, "baz": {}},
 	}, {
-		name:   "named and numbered signals",
-		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}, Signal: "KILL"},
+		name:   "a given signal",
+		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}, Signal: 9},
 		calls:  []string{"list snap.bar.*.scope", "kill 9 snap.bar.app-5.scope"},
 		result: map[string][]string{"bar": {"snap.bar.app-5.scope"}},
 	}, {
 		name:   "a scope gone in between is no error",
-		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}, Signal: "10"},
+		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}, Signal: 10},
 		fail:   map[string]error{"kill 10 snap.bar.app-5.scope": systemd.ErrNoSuchUnit},
 		calls:  []string{"list snap.bar.*.scope", "kill 10 snap.bar.app-5.scope"},
 		result: map[string][]string{"bar": {}},
@@ -266,8 +266,8 @@ func TestKill(t *testing.T) {
 		status: 500, msg: "cannot send SIGTERM to some snap apps",
 	}, {
 		name:   "bad signal",
-		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"foo"}, Signal: "SIGNOPE"},
-		status: 400, msg: `invalid signal "SIGNOPE": unknown signal name`,
+		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"foo"}, Signal: 65},
+		status: 400, msg: `invalid signal 65: numbers go from 1 to 64`,
 	}, {
 		name:   "bad snap names change nothing",
 		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"foo", "-x", "a", "foo_", "foo_ABC", "1234", "foo--bar", "foo.*"}},

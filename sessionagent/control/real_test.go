@@ -229,7 +229,7 @@ func TestRealKillScopes(t *testing.T) {
 	startScope(t, r, "snap.foo.app-123.scope")
 	startScope(t, r, "snap.foo.hook.configure-4.scope")
 	startScope(t, r, "snap.bar.app-5.scope")
-	res, err := r.svc.Kill(t.Context(), wire.AppInstruction{Action: "kill", Snaps: []string{"foo"}, Signal: "SIGKILL"})
+	res, err := r.svc.Kill(t.Context(), wire.AppInstruction{Action: "kill", Snaps: []string{"foo"}, Signal: 9})
 	if err != nil {
 		t.Fatal(err)
 	}

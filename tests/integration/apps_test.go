@@ -47,9 +47,11 @@ func TestAppControlKillsOnlyTheSnapsScopes(t *testing.T) {
 		procs[sc] = startAppScope(t, s, sc)
 	}
 
+	// Exactly what snapd's client sends for `snap remove --terminate foo`: the signal
+	// as a number, and a reason this agent does not know.
 	var res wire.AppControlResult
-	wantSync(t, "kill foo", postJSON(t, sock, wire.PathAppControl,
-		wire.AppInstruction{Action: "kill", Snaps: []string{"foo"}, Signal: "SIGKILL"}), &res)
+	wantSync(t, "kill foo as snapd asks it", call(t, sock, "POST", wire.PathAppControl, "application/json",
+		[]byte(`{"action":"kill","snaps":["foo"],"signal":9,"reason":"remove"}`)), &res)
 	got := slices.Sorted(slices.Values(res.Scopes["foo"]))
 	if !slices.Equal(got, fooScopes) || len(res.Scopes) != 1 {
 		t.Errorf("scopes signalled: %v, want foo's %v", res.Scopes, fooScopes)
@@ -74,21 +76,22 @@ func TestAppControlKillsOnlyTheSnapsScopes(t *testing.T) {
 	// A snap without running apps: nothing to signal, not an error.
 	res = wire.AppControlResult{}
 	wantSync(t, "kill a snap with no apps", postJSON(t, sock, wire.PathAppControl,
-		wire.AppInstruction{Action: "kill", Snaps: []string{"nothing-running"}, Signal: "SIGKILL"}), &res)
+		wire.AppInstruction{Action: "kill", Snaps: []string{"nothing-running"}, Signal: 9}), &res)
 	if sc, ok := res.Scopes["nothing-running"]; !ok || len(sc) != 0 {
 		t.Errorf("scopes of a snap with no apps: %v", res.Scopes)
 	}
 
 	for _, tc := range []struct {
 		name string
-		inst wire.AppInstruction
+		inst any
 		say  string
 	}{
-		{"bad snap name", wire.AppInstruction{Action: "kill", Snaps: []string{"bar", "Foo"}, Signal: "SIGKILL"}, "Foo"},
-		{"path in snap name", wire.AppInstruction{Action: "kill", Snaps: []string{"../bar", "bar"}, Signal: "SIGKILL"}, "../bar"},
-		{"glob in snap name", wire.AppInstruction{Action: "kill", Snaps: []string{"b*"}, Signal: "SIGKILL"}, "b*"},
-		{"no snaps", wire.AppInstruction{Action: "kill", Signal: "SIGKILL"}, "no snaps"},
-		{"bad signal", wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}, Signal: "SIGNOPE"}, "SIGNOPE"},
+		{"bad snap name", wire.AppInstruction{Action: "kill", Snaps: []string{"bar", "Foo"}, Signal: 9}, "Foo"},
+		{"path in snap name", wire.AppInstruction{Action: "kill", Snaps: []string{"../bar", "bar"}, Signal: 9}, "../bar"},
+		{"glob in snap name", wire.AppInstruction{Action: "kill", Snaps: []string{"b*"}, Signal: 9}, "b*"},
+		{"no snaps", wire.AppInstruction{Action: "kill", Signal: 9}, "no snaps"},
+		{"bad signal", map[string]any{"action": "kill", "snaps": []string{"bar"}, "signal": "SIGNOPE"}, "SIGNOPE"},
+		{"signal out of range", wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}, Signal: 65}, "65"},
 		{"bad action", wire.AppInstruction{Action: "stop", Snaps: []string{"bar"}}, "stop"},
 	} {
 		r := postJSON(t, sock, wire.PathAppControl, tc.inst)

@@ -130,11 +130,11 @@ func TestServiceStatusAndItsPerUnitErrors(t *testing.T) {
 func TestKillAppsAndNotificationsAndExit(t *testing.T) {
 	c, uid := selfAgent(t, clienttest.Handler(clienttest.Snapd, os.Getuid(), nil))
 	ctx := t.Context()
-	kill, err := c.KillApps(ctx, client.UIDs(uid), []string{"foo", "bar_x"}, "SIGKILL")
+	kill, err := c.KillApps(ctx, client.UIDs(uid), []string{"foo", "bar_x"}, 9)
 	if o := only(t, kill, err); !o.OK() || len(o.Result.Scopes["bar_x"]) != 1 {
 		t.Fatalf("unexpected kill outcome %+v", o)
 	}
-	kill, err = c.KillApps(ctx, client.UIDs(uid), []string{"failing"}, "")
+	kill, err = c.KillApps(ctx, client.UIDs(uid), []string{"failing"}, 9)
 	if ae, ok := client.AsAgentError(only(t, kill, err).Err); !ok || ae.Failures[wire.KillErrorsKey]["failing"] == "" {
 		t.Fatalf("want kill-errors for failing, got %v", ae)
 	}
@@ -281,7 +281,7 @@ func TestArgumentsAreCheckedBeforeAnyCall(t *testing.T) {
 	if _, err := c.ServiceStatus(ctx, client.AllSessions(), []string{"a,b"}); err == nil {
 		t.Errorf("comma in unit name accepted")
 	}
-	if _, err := c.KillApps(ctx, client.UIDs(-1), []string{"foo"}, ""); err == nil {
+	if _, err := c.KillApps(ctx, client.UIDs(-1), []string{"foo"}, 0); err == nil {
 		t.Errorf("negative uid accepted")
 	}
 	if _, err := c.FinishRefreshNotification(ctx, client.AllSessions(), client.FinishRefreshInfo{}); err == nil {

@@ -2,9 +2,27 @@
 // session agent. Both sides import it, so neither depends on the other. The types and
 // field names match snapd's session agent, so snapd's client can talk to this agent and
 // this project's client to snapd's agent.
+//
+// Version skew is the normal case, not an accident: during a snapd refresh a newer
+// snapd talks to agents that still run the old binary until they exit. The rules, as
+// snapd's agent has them: an agent ignores request fields it does not know (and says
+// so in its debug log), so an older agent still carries out the part it understands;
+// it still refuses a body with data after the JSON value or a key given twice, which
+// are faults of the sender, not skew. A client sends a field added after the first
+// release of an endpoint only to an agent whose session-info lists the feature that
+// introduced it, because an older agent would ignore it and do something else than
+// asked.
 package wire
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 // Response types of the envelope.
 const (
@@ -134,13 +152,15 @@ type ServiceUnitStatus struct {
 	MainPID     uint32 `json:"main-pid,omitempty"`
 }
 
-// AppInstruction is the body of POST /v1/app-control.
+// AppInstruction is the body of POST /v1/app-control. snapd's client also sends a
+// "reason" ("remove"), a hint this agent has no use for: as an unknown field it is
+// ignored.
 type AppInstruction struct {
 	Action string `json:"action"`
 	// Snaps are snap instance names ("foo" or "foo_bar").
 	Snaps []string `json:"snaps"`
-	// Signal is a signal name ("SIGTERM", "TERM") or number; the default is SIGTERM.
-	Signal string `json:"signal,omitempty"`
+	// Signal is the signal to send; zero (absent) means the agent's default, SIGTERM.
+	Signal Signal `json:"signal,omitempty"`
 }
 
 // App-control actions.
@@ -152,4 +172,73 @@ const (
 // signalled, per snap.
 type AppControlResult struct {
 	Scopes map[string][]string `json:"scopes,omitempty"`
+}
+
+// Signal is a signal number. It travels as a JSON number, as snapd's client sends it
+// (a syscall.Signal) and as snapd's agent decodes it; it also decodes from a string
+// naming the signal ("SIGKILL", "KILL") or giving its number ("9"), as this project's
+// first clients sent it.
+type Signal syscall.Signal
+
+// MaxSignal is the highest signal number Linux knows (SIGRTMAX).
+const MaxSignal = 64
+
+// ParseSignal parses a signal given as a name with or without its "SIG" prefix
+// ("SIGTERM", "TERM", case-insensitive) or a number between 1 and MaxSignal.
+func ParseSignal(s string) (Signal, error) {
+	if s == "" {
+		return 0, fmt.Errorf("invalid signal: empty")
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		sig := Signal(n)
+		if err := sig.Check(); err != nil {
+			return 0, err
+		}
+		return sig, nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(name)
+	if sig == 0 {
+		return 0, fmt.Errorf("invalid signal %q: unknown signal name", s)
+	}
+	return Signal(sig), nil
+}
+
+// Check says whether s is a signal that can be sent: 1 to MaxSignal.
+func (s Signal) Check() error {
+	if s < 1 || s > MaxSignal {
+		return fmt.Errorf("invalid signal %d: numbers go from 1 to %d", int(s), MaxSignal)
+	}
+	return nil
+}
+
+// String names the signal ("SIGKILL"), or says "signal N" if it has no name.
+func (s Signal) String() string {
+	if name := unix.SignalName(syscall.Signal(s)); name != "" {
+		return name
+	}
+	return "signal " + strconv.Itoa(int(s))
+}
+
+// UnmarshalJSON decodes a number (any integer: Check is the receiver's business) or a
+// string ParseSignal accepts.
+func (s *Signal) UnmarshalJSON(data []byte) error {
+	var n int
+	if err := json.Unmarshal(data, &n); err == nil {
+		*s = Signal(n)
+		return nil
+	}
+	var name string
+	if err := json.Unmarshal(data, &name); err != nil {
+		return fmt.Errorf("invalid signal %s: want a number or a name", data)
+	}
+	sig, err := ParseSignal(name)
+	if err != nil {
+		return err
+	}
+	*s = sig
+	return nil
 }

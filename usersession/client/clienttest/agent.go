@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -212,9 +213,18 @@ func (a *fakeAgent) serveGood(w http.ResponseWriter, r *http.Request) {
 		}
 		a.sync(w, statuses)
 	case r.URL.Path == wire.PathAppControl && r.Method == http.MethodPost:
-		var inst wire.AppInstruction
+		// snapd's agent (since snapd 2.65) decodes the signal into a syscall.Signal,
+		// so only a number decodes, and it sends nothing but SIGKILL.
+		var inst struct {
+			Snaps  []string       `json:"snaps"`
+			Signal syscall.Signal `json:"signal"`
+		}
 		if err := json.NewDecoder(r.Body).Decode(&inst); err != nil {
 			a.error(w, http.StatusBadRequest, wire.ErrorKindBadRequest, "cannot decode request body: "+err.Error(), nil)
+			return
+		}
+		if a.snapd() && inst.Signal != syscall.SIGKILL {
+			a.error(w, http.StatusBadRequest, "", "only signal SIGKILL is supported", nil)
 			return
 		}
 		failed, res := map[string]string{}, wire.AppControlResult{Scopes: map[string][]string{}}
