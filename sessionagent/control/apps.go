@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -15,8 +16,11 @@ import (
 var liveStates = map[string]bool{"active": true, "activating": true, "deactivating": true, "reloading": true}
 
 // Kill carries out an app-control instruction. The only action, "kill", sends the
-// signal (default SIGTERM) to every process of the snaps' running transient scopes
-// (snap.<instance>.*.scope: the apps and hooks `snap run` started in this session).
+// signal (default SIGTERM) to every process of the snaps' running transient scopes:
+// snap.<instance>.*.scope, the apps and hooks `snap run` started in this session, and
+// snap.<instance>\x2b<component>.*.scope, the hooks of the snap's components (snapd
+// names a component's security tag <instance>+<component>, and systemd escapes the
+// '+' in unit names).
 // The result lists the scopes signalled per snap, every snap asked about included.
 // kill-errors are keyed by scope, or by snap when its scopes could not be listed; a
 // scope that ended between listing and signalling is not an error.
@@ -60,7 +64,7 @@ func (s *Services) Kill(ctx context.Context, inst wire.AppInstruction) (*wire.Ap
 			continue
 		}
 		res.Scopes[snap] = []string{}
-		scopes, err := s.m.ListUnitsByPatterns(ctx, nil, []string{"snap." + snap + ".*.scope"})
+		scopes, err := s.snapScopes(ctx, snap)
 		if err != nil {
 			killErrs[snap] = err
 			continue
@@ -84,4 +88,19 @@ func (s *Services) Kill(ctx context.Context, inst wire.AppInstruction) (*wire.Ap
 		return nil, failure(wire.ErrorKindAppControl, fmt.Sprintf("cannot send %v to some snap apps", sig), value, nil, killErrs)
 	}
 	return res, nil
+}
+
+// snapScopes lists the transient scopes of a snap instance and of its components. The
+// pattern for components has '?' where the unit name has a backslash, which
+// ListUnitsByPatterns (fnmatch) could read as an escape; the names it matches are
+// then checked for the exact prefix.
+func (s *Services) snapScopes(ctx context.Context, instance string) ([]systemd.Unit, error) {
+	units, err := s.m.ListUnitsByPatterns(ctx, nil, []string{"snap." + instance + ".*.scope", "snap." + instance + "?x2b*.scope"})
+	if err != nil {
+		return nil, err
+	}
+	appPrefix, compPrefix := "snap."+instance+".", "snap."+instance+`\x2b`
+	return slices.DeleteFunc(units, func(u systemd.Unit) bool {
+		return !strings.HasPrefix(u.Name, appPrefix) && !strings.HasPrefix(u.Name, compPrefix)
+	}), nil
 }

@@ -233,6 +233,11 @@ func TestKill(t *testing.T) {
 		{Name: "snap.foo.app-3.scope", ActiveState: "failed"},
 		{Name: "snap.foo_x.app-4.scope", ActiveState: "active"},
 		{Name: "snap.bar.app-5.scope", ActiveState: "active"},
+		// A component's hook, the same component of a parallel instance, and a snap
+		// whose name the component pattern also matches.
+		{Name: `snap.foo\x2bcomp.hook.install-0b5e6c1a.scope`, ActiveState: "active"},
+		{Name: `snap.foo_x\x2bcomp.hook.install-77d1c0de.scope`, ActiveState: "active"},
+		{Name: "snap.foo-x2b.app-6.scope", ActiveState: "active"},
 	}
 	for _, tc := range []struct {
 		name   string
@@ -243,26 +248,28 @@ func TestKill(t *testing.T) {
 		status int
 		msg    string
 	}{{
-		name:   "default SIGTERM to the live scopes of each snap",
-		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"foo", "foo_x", "baz"}},
-		calls:  []string{"list snap.foo.*.scope", "kill 15 snap.foo.app-1.scope", "kill 15 snap.foo.hook.configure-2.scope", "list snap.foo_x.*.scope", "kill 15 snap.foo_x.app-4.scope", "list snap.baz.*.scope"},
-		result: map[string][]string{"foo": {"snap.foo.app-1.scope", "snap.foo.hook.configure-2.scope"}, "foo_x": {"snap.foo_x.app-4.scope"}, "baz": {}},
+		name: "default SIGTERM to the live scopes of each snap",
+		inst: wire.AppInstruction{Action: "kill", Snaps: []string{"foo", "foo_x", "baz"}},
+		calls: []string{"list snap.foo.*.scope snap.foo?x2b*.scope", "kill 15 snap.foo.app-1.scope", "kill 15 snap.foo.hook.configure-2.scope", `kill 15 snap.foo\x2bcomp.hook.install-0b5e6c1a.scope`,
+			"list snap.foo_x.*.scope snap.foo_x?x2b*.scope", "kill 15 snap.foo_x.app-4.scope", `kill 15 snap.foo_x\x2bcomp.hook.install-77d1c0de.scope`, "list snap.baz.*.scope snap.baz?x2b*.scope"},
+		result: map[string][]string{"foo": {"snap.foo.app-1.scope", "snap.foo.hook.configure-2.scope", `snap.foo\x2bcomp.hook.install-0b5e6c1a.scope`},
+			"foo_x": {"snap.foo_x.app-4.scope", `snap.foo_x\x2bcomp.hook.install-77d1c0de.scope`}, "baz": {}},
 	}, {
 		name:   "a given signal",
 		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}, Signal: 9},
-		calls:  []string{"list snap.bar.*.scope", "kill 9 snap.bar.app-5.scope"},
+		calls:  []string{"list snap.bar.*.scope snap.bar?x2b*.scope", "kill 9 snap.bar.app-5.scope"},
 		result: map[string][]string{"bar": {"snap.bar.app-5.scope"}},
 	}, {
 		name:   "a scope gone in between is no error",
 		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}, Signal: 10},
 		fail:   map[string]error{"kill 10 snap.bar.app-5.scope": systemd.ErrNoSuchUnit},
-		calls:  []string{"list snap.bar.*.scope", "kill 10 snap.bar.app-5.scope"},
+		calls:  []string{"list snap.bar.*.scope snap.bar?x2b*.scope", "kill 10 snap.bar.app-5.scope"},
 		result: map[string][]string{"bar": {}},
 	}, {
 		name:   "kill errors by scope",
 		inst:   wire.AppInstruction{Action: "kill", Snaps: []string{"bar"}},
 		fail:   map[string]error{"kill 15 snap.bar.app-5.scope": errBoom},
-		calls:  []string{"list snap.bar.*.scope", "kill 15 snap.bar.app-5.scope"},
+		calls:  []string{"list snap.bar.*.scope snap.bar?x2b*.scope", "kill 15 snap.bar.app-5.scope"},
 		status: 500, msg: "cannot send SIGTERM to some snap apps",
 	}, {
 		name:   "bad signal",

@@ -3,6 +3,8 @@ package control_test
 import (
 	"context"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -84,11 +86,12 @@ func (f *fakeManager) ListUnitsByPatterns(ctx context.Context, states, patterns 
 	}
 	var out []systemd.Unit
 	for _, u := range f.scopes {
-		for _, p := range patterns {
-			prefix, suffix, _ := strings.Cut(p, "*")
-			if strings.HasPrefix(u.Name, prefix) && strings.HasSuffix(u.Name, suffix) {
-				out = append(out, u)
-			}
+		// fnmatch as systemd uses it, with FNM_NOESCAPE: a backslash is no escape.
+		if slices.ContainsFunc(patterns, func(p string) bool {
+			ok, _ := path.Match(strings.ReplaceAll(p, `\`, `\\`), u.Name)
+			return ok
+		}) {
+			out = append(out, u)
 		}
 	}
 	return out, nil

@@ -39,9 +39,14 @@ func TestAppControlKillsOnlyTheSnapsScopes(t *testing.T) {
 	s := agentSession(t, 0)
 	sock := s.AgentSocket()
 
-	fooScopes := []string{"snap.foo.app-11.scope", "snap.foo.hook.configure-12.scope"}
-	// Another snap, and one whose name starts like foo's.
-	otherScopes := []string{"snap.bar.app-13.scope", "snap.foobar.app-14.scope"}
+	// An app, a hook, and the install hook of foo's component comp (snapd's name for
+	// it, snap.foo+comp.hook.install-<uuid>.scope, escaped as systemd does).
+	fooScopes := []string{"snap.foo.app-11.scope", "snap.foo.hook.configure-12.scope",
+		`snap.foo\x2bcomp.hook.install-5f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b.scope`}
+	// Another snap, one whose name starts like foo's, and a parallel instance of foo
+	// with the same component.
+	otherScopes := []string{"snap.bar.app-13.scope", "snap.foobar.app-14.scope",
+		`snap.foo_x\x2bcomp.hook.install-6a2f3e4d-5c6b-7a89-9bac-1d2e3f4a5b6c.scope`}
 	procs := map[string][]int{}
 	for _, sc := range append(slices.Clone(fooScopes), otherScopes...) {
 		procs[sc] = startAppScope(t, s, sc)
