@@ -114,12 +114,17 @@ func TestFailedStartSaysWhy(t *testing.T) {
 	}
 }
 
+// A unit that is not loaded, or has no file, is ErrNoSuchUnit for every call:
+// callers tell "nothing to stop or disable" from a failure by it.
 func TestMissingUnitIsErrNoSuchUnit(t *testing.T) {
 	t.Parallel()
-	_, m := session(t)
+	_, m := session(t, "snap.foo.svc.service")
+	_, stopErr := m.StopOrKill(t.Context(), "snap.foo.missing.service", 0)
 	for name, err := range map[string]error{
-		"start":  m.Start(t.Context(), "snap.foo.missing.service"),
-		"enable": m.Enable(t.Context(), []string{"snap.foo.missing.service"}),
+		"start":   m.Start(t.Context(), "snap.foo.missing.service"),
+		"enable":  m.Enable(t.Context(), []string{"snap.foo.missing.service"}),
+		"stop":    stopErr,
+		"disable": m.Disable(t.Context(), []string{"snap.foo.svc.service", "snap.foo.missing.service"}),
 	} {
 		if !errors.Is(err, systemd.ErrNoSuchUnit) {
 			t.Errorf("%s: want ErrNoSuchUnit, got %v", name, err)

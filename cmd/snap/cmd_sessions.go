@@ -172,7 +172,8 @@ func (o *sessionsOptions) runControl(args []string, tbl table[wire.ServiceContro
 
 // unitRows is the table of a successful start, stop or restart: one row per unit
 // asked for, saying what was done to it (state), or "killed" for a unit the agent
-// had to kill to stop. An agent answers with success only when every unit reached
+// had to kill to stop, and "(not loaded)" after the state of a unit a stop found not
+// loaded. An agent answers with success only when every unit reached
 // its goal, so the units asked for are the units done.
 func unitRows(units []string, state string) table[wire.ServiceControlResult] {
 	return table[wire.ServiceControlResult]{
@@ -181,8 +182,11 @@ func unitRows(units []string, state string) table[wire.ServiceControlResult] {
 			rows := make([][]string, len(units))
 			for i, unit := range units {
 				st := state
-				if slices.Contains(res.Killed, unit) {
+				switch {
+				case slices.Contains(res.Killed, unit):
 					st = strings.Replace(state, "stopped", "killed", 1)
+				case slices.Contains(res.NotLoaded, unit):
+					st += " (not loaded)"
 				}
 				rows[i] = []string{printable(unit), st}
 			}

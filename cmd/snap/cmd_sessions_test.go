@@ -127,6 +127,10 @@ func TestSessionsCommandsThatSucceedExitZero(t *testing.T) {
 			"UID    User    Unit       State\n" +
 			"43001  43001   a.service  reloaded or restarted\n" +
 			"65534  nobody  a.service  reloaded or restarted\n"},
+		{[]string{"stop", "--disable", "--users=65534", "a.service", "missing.service"}, "" +
+			"UID    User    Unit             State\n" +
+			"65534  nobody  a.service        stopped, disabled\n" +
+			"65534  nobody  missing.service  stopped, disabled (not loaded)\n"},
 		{[]string{"daemon-reload", "--users=65534"}, "UID    User    State\n65534  nobody  reloaded\n"},
 		{[]string{"status", "--users=nobody", "a.service", "b-inactive.service"}, "" +
 			"UID    User    Service             Startup  Current  Notes\n" +

@@ -3,6 +3,7 @@ package control_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -72,6 +73,33 @@ func TestControl(t *testing.T) {
 		calls:  []string{"stop " + a, "stop " + b, "stop " + c, "disable " + a + " " + b + " " + c, "daemon-reload"},
 		status: 500, kind: "service-control", msg: "some user services failed to stop",
 		value: map[string]any{"stop-errors": map[string]string{b: "boom"}, "killed": []string{c}},
+	}, {
+		name:   "a unit that is not loaded is stopped",
+		inst:   wire.ServiceInstruction{Action: "stop", Services: []string{a, "snap.foo.b"}},
+		fake:   &fakeManager{fail: map[string]error{"stop " + b: fmt.Errorf("cannot stop %q: %w", b, systemd.ErrNoSuchUnit)}},
+		calls:  []string{"stop " + a, "stop " + b},
+		result: &wire.ServiceControlResult{NotLoaded: []string{"snap.foo.b"}},
+	}, {
+		name: "with disable, a unit without a file has nothing to disable",
+		inst: wire.ServiceInstruction{Action: "stop", Services: []string{a, b}, Disable: true},
+		fake: &fakeManager{fail: map[string]error{
+			"stop " + b:              systemd.ErrNoSuchUnit,
+			"disable " + a + " " + b: systemd.ErrNoSuchUnit,
+			"disable " + b:           systemd.ErrNoSuchUnit,
+		}},
+		calls:  []string{"stop " + a, "stop " + b, "disable " + a + " " + b, "disable " + a, "disable " + b, "daemon-reload"},
+		result: &wire.ServiceControlResult{NotLoaded: []string{b}},
+	}, {
+		name: "a unit not loaded does not hide a failed disable",
+		inst: wire.ServiceInstruction{Action: "stop", Services: []string{a, b}, Disable: true},
+		fake: &fakeManager{fail: map[string]error{
+			"stop " + b:              systemd.ErrNoSuchUnit,
+			"disable " + a + " " + b: systemd.ErrNoSuchUnit,
+			"disable " + a:           errBoom,
+		}},
+		calls:  []string{"stop " + a, "stop " + b, "disable " + a + " " + b, "disable " + a},
+		status: 500, kind: "service-control", msg: "cannot disable user services: boom",
+		value: map[string]any{"not-loaded": []string{b}},
 	}, {
 		name:   "stop says what was killed",
 		inst:   wire.ServiceInstruction{Action: "stop", Services: []string{a, b}},

@@ -2,11 +2,13 @@ package control
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/systemd"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -17,8 +19,11 @@ import (
 //     started are stopped again, in reverse order, and the enabling is undone.
 //   - "stop": stop every service, all at once, continuing past failures; a service
 //     that does not stop within its own stop timeout (or before the request's
-//     deadline) is killed, and the result says so. With Disable, disable them (and
-//     reload the manager) afterwards.
+//     deadline) is killed, and the result says so. A service that is not loaded is
+//     stopped already: no error, and the result lists it as not loaded (snapd's agent
+//     fails there, which blocks a snap's removal although nothing runs). With
+//     Disable, disable them (and reload the manager) afterwards; a service without a
+//     unit file has nothing to disable.
 //   - "restart": restart each service (a restart job, not a stop then a start); with
 //     Reload, reload-or-restart. snapd's older action "reload-or-restart" is
 //     accepted as restart with Reload.
@@ -181,42 +186,65 @@ func (s *Services) stop(ctx context.Context, entries, units []string, disable bo
 	wg.Wait()
 
 	stopErrs := map[string]error{}
-	var killedNames []string
+	var res wire.ServiceControlResult
 	for i, e := range entries {
-		if errs[i] != nil {
+		switch {
+		case errors.Is(errs[i], systemd.ErrNoSuchUnit):
+			res.NotLoaded = append(res.NotLoaded, e)
+		case errs[i] != nil:
 			stopErrs[e] = errs[i]
 		}
 		if killed[i] {
-			killedNames = append(killedNames, e)
+			res.Killed = append(res.Killed, e)
 		}
 	}
 	var disableErr error
 	if disable {
-		if err := s.m.Disable(ctx, units); err != nil {
+		if err := s.disable(ctx, units); err != nil {
 			disableErr = err
 		} else if err := s.m.Reload(ctx); err != nil {
 			disableErr = err
 		}
 	}
-	switch {
-	case len(stopErrs) > 0:
-		value := map[string]any{wire.StopErrorsKey: messages(stopErrs)}
-		if len(killedNames) > 0 {
-			value[wire.KilledKey] = killedNames
-		}
-		msg := "some user services failed to stop"
-		if disableErr != nil {
-			msg += fmt.Sprintf(" (and cannot disable them: %v)", disableErr)
-		}
-		return nil, failure(wire.ErrorKindServiceControl, msg, value, disableErr, stopErrs)
-	case disableErr != nil:
-		var value any
-		if len(killedNames) > 0 {
-			value = map[string]any{wire.KilledKey: killedNames}
-		}
-		return nil, failure(wire.ErrorKindServiceControl, fmt.Sprintf("cannot disable user services: %v", disableErr), value, disableErr)
+	if len(stopErrs) == 0 && disableErr == nil {
+		return &res, nil
 	}
-	return &wire.ServiceControlResult{Killed: killedNames}, nil
+	value := map[string]any{}
+	if len(res.Killed) > 0 {
+		value[wire.KilledKey] = res.Killed
+	}
+	if len(res.NotLoaded) > 0 {
+		value[wire.NotLoadedKey] = res.NotLoaded
+	}
+	if len(stopErrs) == 0 {
+		var v any
+		if len(value) > 0 {
+			v = value
+		}
+		return nil, failure(wire.ErrorKindServiceControl, fmt.Sprintf("cannot disable user services: %v", disableErr), v, disableErr)
+	}
+	value[wire.StopErrorsKey] = messages(stopErrs)
+	msg := "some user services failed to stop"
+	if disableErr != nil {
+		msg += fmt.Sprintf(" (and cannot disable them: %v)", disableErr)
+	}
+	return nil, failure(wire.ErrorKindServiceControl, msg, value, disableErr, stopErrs)
+}
+
+// disable disables units. The manager refuses the whole call if one unit file does
+// not exist; a unit without a file has nothing to disable, so then each unit is
+// disabled on its own and those without a file are skipped.
+func (s *Services) disable(ctx context.Context, units []string) error {
+	err := s.m.Disable(ctx, units)
+	if !errors.Is(err, systemd.ErrNoSuchUnit) {
+		return err
+	}
+	for _, u := range units {
+		if err := s.m.Disable(ctx, []string{u}); err != nil && !errors.Is(err, systemd.ErrNoSuchUnit) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Services) restart(ctx context.Context, entries, units []string, reload bool) (*wire.ServiceControlResult, error) {

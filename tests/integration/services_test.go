@@ -153,7 +153,14 @@ func TestServicesEnableOnStartDisableOnStop(t *testing.T) {
 		t.Errorf("%s is %q after start with enable", unit, st)
 	}
 
-	wantSync(t, "stop --disable", control(t, sock, wire.ServiceInstruction{Action: "stop", Services: []string{unit}, Disable: true}), nil)
+	// With a unit that is not loaded and has no file: stopped and nothing to disable,
+	// which the answer says; it does not keep the other unit from being disabled.
+	const missing = "snap.foo.missing.service"
+	var res wire.ServiceControlResult
+	wantSync(t, "stop --disable", control(t, sock, wire.ServiceInstruction{Action: "stop", Services: []string{unit, missing}, Disable: true}), &res)
+	if !slices.Equal(res.NotLoaded, []string{missing}) || len(res.Killed) != 0 {
+		t.Errorf("stop --disable result %+v, want %s not loaded", res, missing)
+	}
 	if _, err := os.Lstat(link); !os.IsNotExist(err) {
 		t.Errorf("symlink %s still there after stop with disable (%v)", link, err)
 	}

@@ -80,6 +80,9 @@ const (
 	KillErrorsKey    = "kill-errors"
 	// KilledKey lists, in a failed stop's value, the units that had to be killed.
 	KilledKey = "killed"
+	// NotLoadedKey lists, in a failed stop's value, the units that were not loaded
+	// (and so counted as stopped).
+	NotLoadedKey = "not-loaded"
 )
 
 // SocketName is the name of the agent's socket in the user's runtime directory
@@ -129,9 +132,14 @@ const (
 )
 
 // ServiceControlResult is the result of a successful POST /v1/service-control. snapd's
-// agent answers null; this agent says which units had to be killed to stop.
+// agent answers null; this agent says how the stops went. Units are named by the
+// entries of the request.
 type ServiceControlResult struct {
+	// Killed lists the units that did not stop in time and were killed.
 	Killed []string `json:"killed,omitempty"`
+	// NotLoaded lists the units a stop found not loaded: nothing of them ran, so they
+	// are stopped (a snap's removal must not fail on them).
+	NotLoaded []string `json:"not-loaded,omitempty"`
 }
 
 // ServiceUnitStatus is one entry of the answer to GET /v1/service-status. The first

@@ -17,7 +17,8 @@ import (
 // Behaviours of a fake agent.
 const (
 	// Good answers every endpoint like this project's agent. A unit or snap whose
-	// name contains "fail" fails; one containing "stubborn" is reported killed.
+	// name contains "fail" fails; one containing "stubborn" is reported killed, one
+	// containing "missing" not loaded by a stop.
 	Good = "good"
 	// Snapd answers like snapd's agent: no status-code, null results, version only.
 	Snapd = "snapd"
@@ -180,6 +181,8 @@ func (a *fakeAgent) serveGood(w http.ResponseWriter, r *http.Request) {
 				failed[u] = fmt.Sprintf("cannot %s %s: fake failure", inst.Action, u)
 			case strings.Contains(u, "stubborn"):
 				res.Killed = append(res.Killed, u)
+			case strings.Contains(u, "missing") && inst.Action == wire.ActionStop:
+				res.NotLoaded = append(res.NotLoaded, u)
 			}
 		}
 		if len(failed) > 0 {
