@@ -23,14 +23,17 @@ const envRuntimeDir = "SNAP_SESSION_AGENT_RUNTIME_DIR"
 // cmdSessions groups the subcommands; go-flags requires one of them, so Execute is
 // only reached if that ever changes.
 type cmdSessions struct {
-	List         cmdSessionsList         `command:"list" description:"List user sessions and their agents" long-description:"The list command shows, for every user session with a session agent (or for the users given with --users), the user, the agent's version, and whether the agent answered."`
-	Exit         cmdSessionsExit         `command:"exit" description:"Tell session agents to exit" long-description:"The exit command tells the session agents to exit, for instance after the snap binary was upgraded; each is started again, from the new binary, when next needed."`
-	Start        cmdSessionsStart        `command:"start" description:"Start user services in sessions" long-description:"The start command starts the given user units in every targeted user session. With --enable they are enabled first, so that they also start in later sessions."`
-	Stop         cmdSessionsStop         `command:"stop" description:"Stop user services in sessions" long-description:"The stop command stops the given user units in every targeted user session. With --disable they are disabled afterwards, so that later sessions do not start them."`
-	Restart      cmdSessionsRestart      `command:"restart" description:"Restart user services in sessions" long-description:"The restart command restarts the given user units in every targeted user session. With --reload, units that support reloading are reloaded instead."`
-	DaemonReload cmdSessionsDaemonReload `command:"daemon-reload" description:"Reload user unit files in sessions" long-description:"The daemon-reload command makes the systemd user manager of every targeted session reload its unit files, as after installing or changing user units."`
-	Status       cmdSessionsStatus       `command:"status" description:"Show the status of user services in sessions" long-description:"The status command shows, for every targeted user session, whether each given user unit is enabled and active."`
-	Kill         cmdSessionsKill         `command:"kill" description:"Signal the running apps of snaps in sessions" long-description:"The kill command sends a signal (SIGTERM unless --signal says otherwise) to the running apps of the given snaps in every targeted user session."`
+	List           cmdSessionsList           `command:"list" description:"List user sessions and their agents" long-description:"The list command shows, for every user session with a session agent (or for the users given with --users), the user, the agent's version, and whether the agent answered."`
+	Exit           cmdSessionsExit           `command:"exit" description:"Tell session agents to exit" long-description:"The exit command tells the session agents to exit, for instance after the snap binary was upgraded; each is started again, from the new binary, when next needed."`
+	Start          cmdSessionsStart          `command:"start" description:"Start user services in sessions" long-description:"The start command starts the given user units in every targeted user session. With --enable they are enabled first, so that they also start in later sessions."`
+	Stop           cmdSessionsStop           `command:"stop" description:"Stop user services in sessions" long-description:"The stop command stops the given user units in every targeted user session. With --disable they are disabled afterwards, so that later sessions do not start them."`
+	Restart        cmdSessionsRestart        `command:"restart" description:"Restart user services in sessions" long-description:"The restart command restarts the given user units in every targeted user session. With --reload, units that support reloading are reloaded instead."`
+	DaemonReload   cmdSessionsDaemonReload   `command:"daemon-reload" description:"Reload user unit files in sessions" long-description:"The daemon-reload command makes the systemd user manager of every targeted session reload its unit files, as after installing or changing user units."`
+	Status         cmdSessionsStatus         `command:"status" description:"Show the status of user services in sessions" long-description:"The status command shows, for every targeted user session, whether each given user unit is enabled and active."`
+	Kill           cmdSessionsKill           `command:"kill" description:"Signal the running apps of snaps in sessions" long-description:"The kill command sends a signal (SIGTERM unless --signal says otherwise) to the running apps of the given snaps in every targeted user session."`
+	Notify         cmdSessionsNotify         `command:"notify" description:"Show a desktop notification in sessions" long-description:"The notify command shows a desktop notification to every targeted user and reports its id in each session. With --action, it offers buttons; with --wait it waits for each user's answer and reports the action chosen, a dismissal, or no answer."`
+	PendingRefresh cmdSessionsPendingRefresh `command:"pending-refresh" description:"Tell users that a snap refresh waits for its apps" long-description:"The pending-refresh command sends snapd's pending-refresh notification request for the given snap instance to every targeted session: the user is asked to close the app, and told when the snap will be refreshed anyway."`
+	FinishRefresh  cmdSessionsFinishRefresh  `command:"finish-refresh" description:"Tell users that a snap was refreshed" long-description:"The finish-refresh command sends snapd's finish-refresh notification request for the given snap instance to every targeted session; it replaces the pending-refresh notification of that snap."`
 }
 
 func init() {
@@ -55,7 +58,8 @@ progress line ("42/200 sessions answered") is shown on stderr.`, func(env *cmdEn
 		for _, o := range []*sessionsOptions{
 			&c.List.sessionsOptions, &c.Exit.sessionsOptions, &c.Start.sessionsOptions,
 			&c.Stop.sessionsOptions, &c.Restart.sessionsOptions, &c.DaemonReload.sessionsOptions,
-			&c.Status.sessionsOptions, &c.Kill.sessionsOptions,
+			&c.Status.sessionsOptions, &c.Kill.sessionsOptions, &c.Notify.sessionsOptions,
+			&c.PendingRefresh.sessionsOptions, &c.FinishRefresh.sessionsOptions,
 		} {
 			o.env = env
 		}

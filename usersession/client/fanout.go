@@ -11,16 +11,30 @@ import (
 // fanOut sends r to every session t targets, at most Concurrency at a time, and
 // waits for all of them: it returns only when every call it started has ended.
 func fanOut[T any](ctx context.Context, c *Client, t Targets, r *request) (*Results[T], error) {
+	return fanOutFunc(ctx, c, t, r.op, func(ctx context.Context, s Session) (T, error) {
+		raw, err := c.call(ctx, s, r)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return decodeResult[T](raw)
+	})
+}
+
+// fanOutFunc runs do for every session t targets, as fanOut does with one call: for
+// exchanges of several calls with one agent. do's error is a typed cause, which
+// fanOutFunc wraps in a *SessionError naming the uid and op.
+func fanOutFunc[T any](ctx context.Context, c *Client, t Targets, op string, do func(context.Context, Session) (T, error)) (*Results[T], error) {
 	d, err := c.Discover(t)
 	if err != nil {
 		return nil, err
 	}
-	res := &Results[T]{Op: r.op}
+	res := &Results[T]{Op: op}
 	if t.all {
 		res.Skipped = d.Skipped
 	}
 	for uid, err := range d.Failed {
-		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: r.op, Err: err}})
+		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: op, Err: err}})
 	}
 	first := len(res.Outcomes)
 	for _, s := range d.Sessions {
@@ -55,16 +69,15 @@ func fanOut[T any](ctx context.Context, c *Client, t Targets, r *request) (*Resu
 			case sem <- struct{}{}:
 				defer func() { <-sem }()
 			case <-ctx.Done():
-				o.Err = &SessionError{UID: o.UID, Op: r.op, Err: queuedErr(ctx, start)}
+				o.Err = &SessionError{UID: o.UID, Op: op, Err: queuedErr(ctx, start)}
 				return
 			}
-			raw, err := c.call(ctx, Session{UID: o.UID, Socket: o.Socket}, r)
-			if err == nil {
-				o.Result, err = decodeResult[T](raw)
-			}
+			result, err := do(ctx, Session{UID: o.UID, Socket: o.Socket})
 			if err != nil {
-				o.Err = &SessionError{UID: o.UID, Op: r.op, Err: err}
+				o.Err = &SessionError{UID: o.UID, Op: op, Err: err}
+				return
 			}
+			o.Result = result
 		}(&res.Outcomes[i])
 	}
 	wg.Wait()

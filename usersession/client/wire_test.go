@@ -138,11 +138,11 @@ func TestKillAppsAndNotificationsAndExit(t *testing.T) {
 	if ae, ok := client.AsAgentError(only(t, kill, err).Err); !ok || ae.Failures[wire.KillErrorsKey]["failing"] == "" {
 		t.Fatalf("want kill-errors for failing, got %v", ae)
 	}
-	pending, err := c.PendingRefreshNotification(ctx, client.UIDs(uid), client.PendingRefreshInfo{InstanceName: "foo", TimeRemaining: time.Hour, BusyAppName: "foo"})
+	pending, err := c.PendingRefreshNotification(ctx, client.UIDs(uid), wire.PendingRefreshInfo{InstanceName: "foo", TimeRemaining: time.Hour, BusyAppName: "foo"})
 	if o := only(t, pending, err); !o.OK() {
 		t.Fatalf("pending-refresh: %v", o.Err)
 	}
-	finish, err := c.FinishRefreshNotification(ctx, client.UIDs(uid), client.FinishRefreshInfo{InstanceName: "foo"})
+	finish, err := c.FinishRefreshNotification(ctx, client.UIDs(uid), wire.FinishRefreshInfo{InstanceName: "foo"})
 	if o := only(t, finish, err); !o.OK() {
 		t.Fatalf("finish-refresh: %v", o.Err)
 	}
@@ -163,7 +163,7 @@ func TestNotificationBodiesAreSnapds(t *testing.T) {
 		got <- b.String()
 		w.Write([]byte(`{"type":"sync","result":null}`))
 	}))
-	res, err := c.PendingRefreshNotification(t.Context(), client.UIDs(uid), client.PendingRefreshInfo{
+	res, err := c.PendingRefreshNotification(t.Context(), client.UIDs(uid), wire.PendingRefreshInfo{
 		InstanceName: "foo", TimeRemaining: 2 * time.Second, BusyAppName: "foo-app", BusyAppDesktopEntry: "foo_app",
 	})
 	if o := only(t, res, err); !o.OK() {
@@ -284,7 +284,7 @@ func TestArgumentsAreCheckedBeforeAnyCall(t *testing.T) {
 	if _, err := c.KillApps(ctx, client.UIDs(-1), []string{"foo"}, 0); err == nil {
 		t.Errorf("negative uid accepted")
 	}
-	if _, err := c.FinishRefreshNotification(ctx, client.AllSessions(), client.FinishRefreshInfo{}); err == nil {
+	if _, err := c.FinishRefreshNotification(ctx, client.AllSessions(), wire.FinishRefreshInfo{}); err == nil {
 		t.Errorf("empty instance name accepted")
 	}
 }
