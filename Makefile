@@ -6,6 +6,8 @@ USERUNITDIR ?= $(LIBDIR)/systemd/user
 DBUSSERVICEDIR ?= $(PREFIX)/share/dbus-1/services
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# GNOME Shell looks up the desktop entry of a notification's application ID.
+APPLICATIONSDIR ?= $(PREFIX)/share/applications
 DESTDIR ?=
 
 GO ?= go
@@ -62,6 +64,8 @@ install: $(BUILDDIR)/snap $(BUILDDIR)/snap.8
 	install -D -m 0644 $(BUILDDIR)/snap.8 $(DESTDIR)$(MANDIR)/man8/snap.8
 	install -D -m 0644 data/completion/bash/snap $(DESTDIR)$(BASHCOMPDIR)/snap
 	install -d $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(DBUSSERVICEDIR)
+	install -D -m 0644 data/applications/io.snapcraft.SessionAgent.desktop \
+		$(DESTDIR)$(APPLICATIONSDIR)/io.snapcraft.SessionAgent.desktop
 	for f in data/systemd-user/*; do \
 		sed 's|@bindir@|$(BINDIR)|g' $$f > $(DESTDIR)$(USERUNITDIR)/$$(basename $$f .in); \
 		chmod 0644 $(DESTDIR)$(USERUNITDIR)/$$(basename $$f .in); \

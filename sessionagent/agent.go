@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/desktop/desktopentry"
+	"github.com/snapcore-ng/usersession-agent/desktop/snaprefresh"
 	"github.com/snapcore-ng/usersession-agent/internal/idle"
 )
 
@@ -27,6 +29,10 @@ type Agent struct {
 	routes   map[string]*Command
 	features []string
 	idle     *idle.Tracker
+	bus      sessionBus
+	// refreshLookup finds the names and icons of busy apps for refresh
+	// notifications.
+	refreshLookup snaprefresh.Lookup
 	// exit receives the reason of an exit request; one is enough.
 	exit    chan string
 	running atomic.Bool
@@ -42,7 +48,12 @@ func New(cfg Config) *Agent {
 		uid:    uint32(os.Getuid()),
 		routes: maps.Clone(commands),
 		idle:   idle.NewTracker(cfg.IdleTimeout),
-		exit:   make(chan string, 1),
+		bus:    sessionBus{ready: make(chan struct{})},
+		refreshLookup: snaprefresh.Lookup{
+			DesktopDir: cfg.DesktopDir,
+			Locale:     desktopentry.Locale(os.Getenv),
+		},
+		exit: make(chan string, 1),
 	}
 }
 
@@ -94,7 +105,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	// socket-activated agent must answer within milliseconds.
 	busCtx, releaseBus := context.WithCancel(baseCtx)
 	var bus sync.WaitGroup
-	bus.Go(func() { a.holdBusName(busCtx) })
+	bus.Go(func() { a.runBus(busCtx) })
 
 	addr := l.Addr().String()
 	a.log.Info("serving", "socket", addr, "activated", activated, "version", a.cfg.Version)

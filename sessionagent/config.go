@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/desktop/snaprefresh"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -76,6 +77,13 @@ type Config struct {
 	// is never launched.
 	SessionBusAddress string
 
+	// Notifier shows notifications; nil means a notification manager on the session
+	// bus, set up when the agent starts.
+	Notifier Notifier
+	// DesktopDir is where the desktop entries of snap apps are read, for the name and
+	// icon of a busy app; empty means snaprefresh.DefaultDesktopDir.
+	DesktopDir string
+
 	// Logger receives the agent's log; nil means NewLogger(os.Stderr, false).
 	Logger *slog.Logger
 }
@@ -121,6 +129,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.SocketPath == "" {
 		cfg.SocketPath = DefaultSocketPath()
+	}
+	if cfg.DesktopDir == "" {
+		cfg.DesktopDir = snaprefresh.DefaultDesktopDir
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = NewLogger(os.Stderr, false)

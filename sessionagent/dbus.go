@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapcore-ng/usersession-agent/desktop/notification"
 )
 
 const (
@@ -19,13 +21,58 @@ const (
 	busTimeout = 5 * time.Second
 )
 
-// holdBusName claims BusName on the session bus and holds it until ctx ends. Without a
-// bus, or with the name taken, it logs why and returns: unlike snapd's agent, this one
-// still serves its REST API, which is what root uses.
-func (a *Agent) holdBusName(ctx context.Context) {
+// busWait bounds how long a request that needs the bus waits for it to come up when
+// the agent has just started: the connect and the setup calls, with room to spare.
+const busWait = 2*busTimeout + time.Second
+
+// sessionBus is the agent's connection to the session bus, which Run sets up off the
+// path of the first request: whoever needs it waits on ready.
+type sessionBus struct {
+	ready chan struct{}
+	// Set before ready is closed: the notifier on the bus, or why there is none.
+	notifier Notifier
+	err      error
+}
+
+// notifier returns the agent's Notifier: Config.Notifier, else the one on the
+// session bus, waiting (within ctx, at most busWait) for the bus to come up. Without a
+// bus the error wraps errNoBus.
+func (a *Agent) notifier(ctx context.Context) (Notifier, error) {
+	if a.cfg.Notifier != nil {
+		return a.cfg.Notifier, nil
+	}
+	timer := time.NewTimer(busWait)
+	defer timer.Stop()
+	select {
+	case <-a.bus.ready:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("cannot show notifications: %w: not up before the request ended", errNoBus)
+	case <-timer.C:
+		return nil, fmt.Errorf("cannot show notifications: %w: not up within %v", errNoBus, busWait)
+	}
+	if a.bus.notifier == nil {
+		return nil, a.bus.err
+	}
+	return a.bus.notifier, nil
+}
+
+// runBus connects to the session bus, exports the agent's objects (the notification
+// manager's org.freedesktop.Application), then claims BusName, and holds the
+// connection until ctx ends. Without a bus, or with the name taken, it logs why:
+// unlike snapd's agent, this one still serves its REST API, which is what root uses;
+// the notification endpoints then answer errNoBus.
+func (a *Agent) runBus(ctx context.Context) {
+	noBus := func(why string, err error) {
+		a.bus.err = fmt.Errorf("cannot show notifications: %w: %s", errNoBus, why)
+		if err != nil {
+			a.bus.err = fmt.Errorf("%w: %v", a.bus.err, err)
+		}
+		close(a.bus.ready)
+	}
 	addr := sessionBusAddress(a.cfg.SessionBusAddress)
 	if addr == "" {
 		a.log.Info("no session bus, not claiming the bus name", "name", BusName)
+		noBus("no session bus address", nil)
 		return
 	}
 	conn, err := connectBus(ctx, addr)
@@ -33,9 +80,23 @@ func (a *Agent) holdBusName(ctx context.Context) {
 		if ctx.Err() == nil {
 			a.log.Warn("cannot claim the bus name", "name", BusName, "err", err)
 		}
+		noBus("cannot connect", err)
 		return
 	}
 	defer conn.Close()
+
+	// Objects are exported before the name is claimed: a caller that sees the name
+	// finds them.
+	mgr, err := notification.New(ctx, conn, notification.Config{AppID: BusName})
+	if err != nil {
+		a.log.Warn("cannot set up notifications", "err", err)
+		noBus("cannot set up notifications", err)
+		return
+	}
+	defer mgr.Stop()
+	a.bus.notifier = mgr
+	a.idle.AddSource(mgr.BusyUntil)
+	close(a.bus.ready)
 
 	callCtx, cancel := context.WithTimeout(ctx, busTimeout)
 	var reply dbus.RequestNameReply
@@ -47,12 +108,11 @@ func (a *Agent) holdBusName(ctx context.Context) {
 		if ctx.Err() == nil {
 			a.log.Warn("cannot claim the bus name", "name", BusName, "err", err)
 		}
-		return
 	case reply != dbus.RequestNameReplyPrimaryOwner:
 		a.log.Info("bus name owned by another process, serving the REST API only", "name", BusName)
-		return
+	default:
+		a.log.Debug("claimed the bus name", "name", BusName)
 	}
-	a.log.Debug("claimed the bus name", "name", BusName)
 	<-ctx.Done()
 }
 

@@ -21,6 +21,7 @@ type Tracker struct {
 	timer   *time.Timer
 	stopped bool
 	idle    chan struct{}
+	sources []func() time.Time
 }
 
 // NewTracker returns a tracker that fires timeout after the last work ends; a
@@ -38,6 +39,17 @@ func (t *Tracker) Start() {
 	defer t.mu.Unlock()
 	t.last = time.Now()
 	t.timer = time.AfterFunc(t.timeout, t.check)
+}
+
+// AddSource adds an activity source other than work in progress: busyUntil returns
+// the time until which it keeps the process alive (zero or past: not busy). It is
+// asked when the timeout has passed since the last work, and again at least every
+// timeout while it is busy, so that a source freed early lets the process exit early.
+// The source bounds its own time.
+func (t *Tracker) AddSource(busyUntil func() time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sources = append(t.sources, busyUntil)
 }
 
 // Begin marks work in progress.
@@ -70,6 +82,12 @@ func (t *Tracker) check() {
 	if rest := t.timeout - time.Since(t.last); rest > 0 {
 		t.timer.Reset(rest)
 		return
+	}
+	for _, busyUntil := range t.sources {
+		if rest := time.Until(busyUntil()); rest > 0 {
+			t.timer.Reset(min(rest, t.timeout))
+			return
+		}
 	}
 	t.stopped = true
 	close(t.idle)

@@ -1,0 +1,207 @@
+package sessionagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/snapcore-ng/usersession-agent/desktop/notification"
+	"github.com/snapcore-ng/usersession-agent/desktop/snaprefresh"
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+func init() {
+	register(&Command{Path: wire.PathNotifications, Feature: "notifications", POST: postNotification, GET: getNotification})
+	register(&Command{Path: wire.PathNotificationClose, POST: postNotificationClose})
+	register(&Command{Path: wire.PathPendingRefresh, Feature: "pending-refresh-notification", POST: postPendingRefresh})
+	register(&Command{Path: wire.PathFinishRefresh, Feature: "finish-refresh-notification", POST: postFinishRefresh})
+}
+
+// Notifier shows the user's notifications and says what became of them;
+// *notification.Manager implements it, unit tests use fakes. Its errors are
+// *notification.Error.
+type Notifier interface {
+	Post(ctx context.Context, id string, msg *notification.Message) (notification.Status, error)
+	Status(id string) (notification.Status, error)
+	Wait(ctx context.Context, id string) (notification.Status, error)
+	Close(ctx context.Context, id string) (notification.Status, error)
+}
+
+func postPendingRefresh(a *Agent, r *http.Request) Response {
+	var info wire.PendingRefreshInfo
+	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &info); err != nil {
+		return ResponseForError(err)
+	}
+	msg, err := a.refreshLookup.PendingMessage(snaprefresh.Pending{
+		InstanceName:        info.InstanceName,
+		TimeRemaining:       info.TimeRemaining,
+		BusyAppName:         info.BusyAppName,
+		BusyAppDesktopEntry: info.BusyAppDesktopEntry,
+	})
+	if err != nil {
+		return BadRequest("cannot notify about pending refresh: %v", err)
+	}
+	return a.post(r, snaprefresh.ID(info.InstanceName), msg)
+}
+
+func postFinishRefresh(a *Agent, r *http.Request) Response {
+	var info wire.FinishRefreshInfo
+	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &info); err != nil {
+		return ResponseForError(err)
+	}
+	msg, err := snaprefresh.FinishMessage(info.InstanceName)
+	if err != nil {
+		return BadRequest("cannot notify about finished refresh: %v", err)
+	}
+	return a.post(r, snaprefresh.ID(info.InstanceName), msg)
+}
+
+func postNotification(a *Agent, r *http.Request) Response {
+	var n wire.Notification
+	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &n); err != nil {
+		return ResponseForError(err)
+	}
+	msg, err := messageFromWire(n)
+	if err != nil {
+		return notificationResponse(err)
+	}
+	id := n.Replaces
+	if id == "" {
+		id = notification.NewID()
+	} else if _, err := a.notifierStatus(r.Context(), id); err != nil {
+		return notificationResponse(err)
+	}
+	return a.post(r, id, msg)
+}
+
+// messageFromWire turns the body of POST /v1/notifications into a valid message: bad
+// input is refused before the bus is asked anything.
+func messageFromWire(n wire.Notification) (*notification.Message, error) {
+	urgency, err := notification.ParseUrgency(n.Urgency)
+	if err != nil {
+		return nil, err
+	}
+	msg := &notification.Message{
+		Title:   n.Title,
+		Body:    n.Body,
+		Icon:    n.Icon,
+		Urgency: urgency,
+		Expire:  n.Expiry,
+	}
+	for _, act := range n.Actions {
+		msg.Actions = append(msg.Actions, notification.Action{ID: act.ID, Label: act.Label})
+	}
+	if err := msg.Validate(); err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+func (a *Agent) post(r *http.Request, id string, msg *notification.Message) Response {
+	n, err := a.notifier(r.Context())
+	if err != nil {
+		return notificationResponse(err)
+	}
+	st, err := n.Post(r.Context(), id, msg)
+	if err != nil {
+		return notificationResponse(err)
+	}
+	return SyncResponse(statusToWire(st))
+}
+
+// getNotification answers a notification's status, waiting up to ?wait= (a Go
+// duration, at most wire.MaxNotificationWait) for it to become final.
+func getNotification(a *Agent, r *http.Request) Response {
+	q := r.URL.Query()
+	id := q.Get("id")
+	if id == "" {
+		return BadRequest("cannot read notification: no id given")
+	}
+	var wait time.Duration
+	if s := q.Get("wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > wire.MaxNotificationWait {
+			return BadRequest("cannot wait for notification: invalid wait %q: want a duration from 0 to %v", s, wire.MaxNotificationWait)
+		}
+		wait = d
+	}
+	n, err := a.notifier(r.Context())
+	if err != nil {
+		return notificationResponse(err)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	st, err := n.Wait(ctx, id)
+	if err != nil {
+		return notificationResponse(err)
+	}
+	return SyncResponse(statusToWire(st))
+}
+
+func postNotificationClose(a *Agent, r *http.Request) Response {
+	var c wire.NotificationClose
+	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &c); err != nil {
+		return ResponseForError(err)
+	}
+	n, err := a.notifier(r.Context())
+	if err != nil {
+		return notificationResponse(err)
+	}
+	st, err := n.Close(r.Context(), c.ID)
+	if err != nil {
+		return notificationResponse(err)
+	}
+	return SyncResponse(statusToWire(st))
+}
+
+// notifierStatus is the status of notification id.
+func (a *Agent) notifierStatus(ctx context.Context, id string) (notification.Status, error) {
+	n, err := a.notifier(ctx)
+	if err != nil {
+		return notification.Status{}, err
+	}
+	return n.Status(id)
+}
+
+func statusToWire(st notification.Status) *wire.NotificationStatus {
+	return &wire.NotificationStatus{
+		ID:           st.ID,
+		State:        string(st.State),
+		Action:       st.Action,
+		Server:       st.Server,
+		ActionsShown: st.ActionsShown,
+	}
+}
+
+// errNoBus says the agent has no session bus to show notifications on.
+var errNoBus = errors.New("no session bus")
+
+// notificationResponse answers an error of the notification endpoints with its own
+// status and kind.
+func notificationResponse(err error) Response {
+	if errors.Is(err, errNoBus) {
+		return ErrorResponse(http.StatusServiceUnavailable, wire.ErrorKindNoSessionBus, err.Error(), nil)
+	}
+	nerr, ok := errors.AsType[*notification.Error](err)
+	if !ok {
+		return InternalError("%v", err)
+	}
+	status, kind := http.StatusInternalServerError, wire.ErrorKindInternal
+	switch nerr.Kind {
+	case notification.KindInvalid:
+		status, kind = http.StatusBadRequest, wire.ErrorKindBadRequest
+	case notification.KindUnknown:
+		status, kind = http.StatusNotFound, wire.ErrorKindUnknownNotification
+	case notification.KindTooMany:
+		status, kind = http.StatusTooManyRequests, wire.ErrorKindTooManyNotifications
+	case notification.KindNoServer:
+		status, kind = http.StatusServiceUnavailable, wire.ErrorKindNoNotificationServer
+	case notification.KindServer:
+		status, kind = http.StatusBadGateway, wire.ErrorKindNotificationServer
+	case notification.KindTimeout:
+		status, kind = http.StatusGatewayTimeout, wire.ErrorKindNotificationTimeout
+	}
+	return ErrorResponse(status, kind, fmt.Sprint(nerr.Message), nil)
+}
