@@ -21,7 +21,7 @@ type cmdSessionsNotify struct {
 	Positional struct {
 		Title string `positional-arg-name:"<title>" required:"yes"`
 		Body  string `positional-arg-name:"<body>"`
-	} `positional-args:"yes" required:"yes"`
+	} `positional-args:"yes"`
 }
 
 // parseActions reads --action values, ID:LABEL.

@@ -59,7 +59,8 @@ type Config struct {
 	// their own, and the GTK application ID, which must be the well-known bus name
 	// the process owns for GTK actions to come back. Default DefaultAppID.
 	AppID string
-	// CallTimeout bounds every bus call. Default DefaultCallTimeout.
+	// CallTimeout bounds every bus call, and every Post and Close as a whole.
+	// Default DefaultCallTimeout.
 	CallTimeout time.Duration
 	// MaxTracked bounds how many notifications the manager remembers; past it the
 	// oldest finished ones are forgotten, and a post with none to forget fails with
@@ -71,10 +72,11 @@ type Config struct {
 }
 
 // Defaults of Config. The call timeout is far below dbus-daemon's 25 s method call
-// and 120 s activation timeouts and well above a real server's answer (milliseconds).
+// and 120 s activation timeouts, well above a real server's answer (milliseconds),
+// and below the 5 s root's client waits for an agent's answer.
 const (
 	DefaultAppID        = "io.snapcraft.SessionAgent"
-	DefaultCallTimeout  = 5 * time.Second
+	DefaultCallTimeout  = 3 * time.Second
 	DefaultMaxTracked   = 128
 	DefaultMaxKeepAlive = 10 * time.Minute
 )
@@ -327,6 +329,8 @@ func (m *Manager) Post(ctx context.Context, id string, msg *Message) (Status, er
 	if err := msg.Validate(); err != nil {
 		return Status{}, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
+	defer cancel()
 	if msg.AppName == "" {
 		withApp := *msg
 		withApp.AppName = m.cfg.AppID
@@ -459,6 +463,8 @@ func (m *Manager) Close(ctx context.Context, id string) (Status, error) {
 	if st.Server == ServerGTK {
 		b = m.gtk
 	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.CallTimeout)
+	defer cancel()
 	if err := b.close(ctx, e); err != nil {
 		return Status{}, err
 	}
