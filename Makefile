@@ -20,7 +20,7 @@ BUILDDIR ?= build
 # Dates the manual page (go-flags reads it), so that the same commit gives the same page.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build test check fmt-check vet race demo bench install clean
+.PHONY: all build test check fmt-check vet race demo screenshot bench install clean
 
 all: build
 
@@ -55,6 +55,10 @@ check: fmt-check vet test
 # As root: a throwaway user session on this machine, and root talking to its agent.
 demo: build
 	SNAP_BINARY=$(CURDIR)/$(BUILDDIR)/snap ./tests/demo.sh
+
+# As root: the README's picture of notifications on dunst under Xvfb (docs/).
+screenshot: build
+	SNAP_BINARY=$(CURDIR)/$(BUILDDIR)/snap ./tests/notifications-screenshot.sh
 
 bench: build
 	./bench/run.sh

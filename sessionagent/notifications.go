@@ -31,7 +31,7 @@ type Notifier interface {
 
 func postPendingRefresh(a *Agent, r *http.Request) Response {
 	var info wire.PendingRefreshInfo
-	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &info); err != nil {
+	if err := a.decodeBody(r, &info); err != nil {
 		return ResponseForError(err)
 	}
 	msg, err := a.refreshLookup.PendingMessage(snaprefresh.Pending{
@@ -48,7 +48,7 @@ func postPendingRefresh(a *Agent, r *http.Request) Response {
 
 func postFinishRefresh(a *Agent, r *http.Request) Response {
 	var info wire.FinishRefreshInfo
-	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &info); err != nil {
+	if err := a.decodeBody(r, &info); err != nil {
 		return ResponseForError(err)
 	}
 	msg, err := snaprefresh.FinishMessage(info.InstanceName)
@@ -60,7 +60,7 @@ func postFinishRefresh(a *Agent, r *http.Request) Response {
 
 func postNotification(a *Agent, r *http.Request) Response {
 	var n wire.Notification
-	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &n); err != nil {
+	if err := a.decodeBody(r, &n); err != nil {
 		return ResponseForError(err)
 	}
 	msg, err := messageFromWire(n)
@@ -142,7 +142,7 @@ func getNotification(a *Agent, r *http.Request) Response {
 
 func postNotificationClose(a *Agent, r *http.Request) Response {
 	var c wire.NotificationClose
-	if err := DecodeJSONBody(r, a.cfg.MaxRequestBody, &c); err != nil {
+	if err := a.decodeBody(r, &c); err != nil {
 		return ResponseForError(err)
 	}
 	n, err := a.notifier(r.Context())

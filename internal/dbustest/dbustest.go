@@ -4,6 +4,7 @@
 package dbustest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -64,25 +65,29 @@ func Start(t testing.TB) *Bus {
 `, b.Socket, b.ServiceDir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(daemon, "--nofork", "--nopidfile", "--config-file="+config)
+	// dbus-daemon prints its address once it accepts connections; the socket file
+	// alone appears before that.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(daemon, "--nofork", "--nopidfile", "--print-address=3", "--config-file="+config)
+	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	w.Close()
 	t.Cleanup(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(b.Socket); err == nil {
-			return b
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dbus-daemon did not create its socket within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
+	r.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
+		t.Fatalf("dbus-daemon did not say it is ready: %v", err)
 	}
+	return b
 }
 
 // AddService makes name activatable: starting it runs the command line execLine.

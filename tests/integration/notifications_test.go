@@ -44,7 +44,7 @@ func startDesktopSession(t *testing.T) *desktopSession {
 	}
 	// One display per pool user: sessions run in parallel.
 	display := ":" + strconv.Itoa(s.UID)
-	mustRun(t, s, "systemd-run", "--user", "--collect", "--unit=xvfb", "--",
+	runAs(t, s, "systemd-run", "--user", "--collect", "--unit=xvfb", "--",
 		"Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp")
 	mustSystemctl(t, s, "set-environment", "DISPLAY="+display)
 
@@ -78,7 +78,7 @@ func writeOwned(t *testing.T, s *usersessiontest.Session, path, content string, 
 	}
 }
 
-func mustRun(t *testing.T, s *usersessiontest.Session, args ...string) string {
+func runAs(t *testing.T, s *usersessiontest.Session, args ...string) string {
 	t.Helper()
 	out, err := s.Run(args...)
 	if err != nil {
@@ -151,18 +151,18 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 	wait := asyncSnap(t, "sessions", "notify", users, "--wait=60s", "--urgency=critical",
 		"--action=close:Close it", "--action=later:Not now", "Firefox must close", "An update is waiting.")
 	waitUntil(t, 30*time.Second, "dunst to show the question", func() bool { return d.displayed(t) == 1 })
-	mustRun(t, d.Session, "dunstctl", "action", "0")
+	runAs(t, d.Session, "dunstctl", "action", "0")
 	r := wait()
 	if r.code != 0 || !strings.Contains(tableRow(t, r.stdout, d.Session), "action: later") {
 		t.Fatalf("notify after the user chose 'Not now': exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	// A dismissal, in JSON. dunst may keep the answered question on screen.
-	mustRun(t, d.Session, "dunstctl", "close-all")
+	runAs(t, d.Session, "dunstctl", "close-all")
 	waitUntil(t, 30*time.Second, "dunst to clear the screen", func() bool { return d.displayed(t) == 0 })
 	wait = asyncSnap(t, "sessions", "notify", users, "--json", "--wait", "--action=ok:OK", "Dismiss me")
 	waitUntil(t, 30*time.Second, "dunst to show the second question", func() bool { return d.displayed(t) == 1 })
-	mustRun(t, d.Session, "dunstctl", "close")
+	runAs(t, d.Session, "dunstctl", "close")
 	r = wait()
 	var st wire.NotificationStatus
 	e := decodeSessionsJSON(t, r)[d.User]
@@ -175,7 +175,7 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 	if r.code != 0 || !strings.Contains(tableRow(t, r.stdout, d.Session), "no answer") {
 		t.Fatalf("notify without an answer: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if out := mustRun(t, d.Session, "dunstctl", "history"); !strings.Contains(out, "Dismiss me") {
+	if out := runAs(t, d.Session, "dunstctl", "history"); !strings.Contains(out, "Dismiss me") {
 		t.Errorf("dunst's history lacks the dismissed notification:\n%s", out)
 	}
 }
@@ -198,8 +198,8 @@ func TestPendingThenFinishRefreshLeavesOneNotification(t *testing.T) {
 	if n := d.displayed(t); n != 1 {
 		t.Fatalf("dunst shows %d notifications after pending and two finishes, want 1", n)
 	}
-	mustRun(t, d.Session, "dunstctl", "close")
-	if out := mustRun(t, d.Session, "dunstctl", "history"); !strings.Contains(out, "firefox was updated") || strings.Contains(out, "Update available") {
+	runAs(t, d.Session, "dunstctl", "close")
+	if out := runAs(t, d.Session, "dunstctl", "history"); !strings.Contains(out, "firefox was updated") || strings.Contains(out, "Update available") {
 		t.Errorf("dunst's history is not the finish notification alone:\n%s", out)
 	}
 }

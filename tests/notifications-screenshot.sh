@@ -1,0 +1,107 @@
+#!/bin/bash
+# notifications-screenshot.sh: as root, show what a user sees when root notifies them.
+# A throwaway user session gets an X display (Xvfb) and a real notification server
+# (dunst, D-Bus-activated by the session's manager); root sends a pending refresh, a
+# finished refresh and a question with actions through `snap sessions`; a screenshot
+# of the display is saved as docs/notifications.png; the user answers the question
+# (dunst's menu, driven by a stand-in for dmenu) and root prints the answer.
+# Run through `make screenshot` (SNAP_BINARY is this build's snap).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+session="$here/lib/user-session"
+user=${SCREENSHOT_USER:-snapdemo}
+out=${SCREENSHOT_OUT:-$top/docs/notifications.png}
+snap=${SNAP_BINARY:?SNAP_BINARY must name this build\'s snap binary}
+[ "$(id -u)" = 0 ] || { echo "screenshot: run as root (it creates a user and a user session)" >&2; exit 1; }
+for bin in Xvfb dunst dunstctl xwd xwdtopnm pnmcut pnmtopng; do
+    command -v "$bin" >/dev/null || { echo "screenshot: $bin is missing (tests/lib/install-deps)" >&2; exit 1; }
+done
+
+bindir=$(mktemp -d)
+chmod 0755 "$bindir"
+install -m 0755 "$snap" "$bindir/snap"
+snap=$bindir/snap
+export SNAP_BINARY=$snap
+question_pid=
+cleanup() {
+    [ -z "$question_pid" ] || kill "$question_pid" 2>/dev/null || true
+    "$session" stop "$user" >/dev/null 2>&1 || true
+    rm -rf "$bindir"
+}
+trap cleanup EXIT
+
+"$session" stop "$user" >/dev/null 2>&1 || true
+"$session" start "$user" >/dev/null
+uid=$(id -u "$user")
+home=$(getent passwd "$user" | cut -d: -f6)
+as_user() { "$session" run "$user" "$@"; }
+
+# A display and dunst's look: wide enough for the refresh text, the question's
+# actions behind dunst's menu, which a stand-in for dmenu answers with "Close now".
+install -d -m 1777 /tmp/.X11-unix
+display=":$uid"
+as_user systemd-run --user --collect --quiet --unit=xvfb -- \
+    Xvfb "$display" -screen 0 1024x600x24 -nolisten tcp
+"$session" systemctl "$user" set-environment "DISPLAY=$display"
+install -d -o "$user" -g "$user" "$home/.config" "$home/.config/dunst"
+cat >"$home/dmenu" <<'DMENU'
+#!/bin/sh
+grep -m1 -F '#Close now ('
+DMENU
+chmod 0755 "$home/dmenu"
+cat >"$home/.config/dunst/dunstrc" <<RC
+[global]
+width = 460
+origin = top-right
+offset = 16x16
+font = DejaVu Sans 10
+frame_width = 2
+gap_size = 8
+padding = 10
+horizontal_padding = 12
+format = "<b>%s</b>\n%b"
+dmenu = $home/dmenu
+[urgency_low]
+background = "#2e3440"
+foreground = "#eceff4"
+frame_color = "#4c566a"
+timeout = 0
+[urgency_normal]
+background = "#2e3440"
+foreground = "#eceff4"
+frame_color = "#88c0d0"
+timeout = 0
+[urgency_critical]
+background = "#3b2226"
+foreground = "#eceff4"
+frame_color = "#e06c75"
+timeout = 0
+RC
+chown "$user:" "$home/dmenu" "$home/.config/dunst/dunstrc"
+for _ in $(seq 50); do [ -S "/tmp/.X11-unix/X$uid" ] && break; sleep 0.1; done
+
+echo "\$ snap sessions pending-refresh --time-remaining=3h --busy-app=firefox firefox"
+"$snap" sessions pending-refresh --users="$user" --time-remaining=3h --busy-app=firefox firefox
+echo "\$ snap sessions finish-refresh thunderbird"
+"$snap" sessions finish-refresh --users="$user" thunderbird
+echo "\$ snap sessions notify --action=close:'Close now' --action=later:Later --wait=2m ..."
+"$snap" sessions notify --users="$user" --urgency=critical \
+    --action=close:"Close now" --action=later:Later --wait=2m \
+    "Chromium must close for an update" "Save your work: the update starts in 5 minutes." \
+    >"$bindir/answer" 2>&1 &
+question_pid=$!
+for _ in $(seq 100); do
+    [ "$(as_user dunstctl count displayed 2>/dev/null || echo 0)" = 3 ] && break
+    sleep 0.1
+done
+sleep 0.5
+as_user sh -c "xwd -root -silent -display $display" >"$bindir/screen.xwd"
+xwdtopnm <"$bindir/screen.xwd" 2>/dev/null | pnmcut -left 524 -top 0 -width 500 -height 245 | pnmtopng >"$out"
+echo "saved $out"
+
+# The user picks "Close now" in the question's menu; root's command prints it.
+as_user dunstctl action 0
+wait "$question_pid"
+question_pid=
+cat "$bindir/answer"
