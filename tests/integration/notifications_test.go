@@ -61,7 +61,7 @@ func startDesktopSession(t *testing.T) *desktopSession {
 		}
 	}
 	writeOwned(t, s, filepath.Join(dir, "dunstrc"), "[global]\ndmenu = "+dmenu+"\n", 0o644)
-	waitUntil(t, 20*time.Second, "Xvfb to take its display", func() bool {
+	waitFor(t, 20*time.Second, "Xvfb to take its display", func() bool {
 		_, err := os.Stat("/tmp/.X11-unix/X" + strconv.Itoa(s.UID))
 		return err == nil
 	})
@@ -85,17 +85,6 @@ func runAs(t *testing.T, s *usersessiontest.Session, args ...string) string {
 		t.Fatalf("%s as %s: %v\n%s", strings.Join(args, " "), s.User, err, out)
 	}
 	return strings.TrimSpace(out)
-}
-
-func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // displayed is how many notifications dunst shows.
@@ -150,7 +139,7 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 	writeOwned(t, d.Session, d.choice, "Not now", 0o644)
 	wait := asyncSnap(t, "sessions", "notify", users, "--wait=60s", "--urgency=critical",
 		"--action=close:Close it", "--action=later:Not now", "Firefox must close", "An update is waiting.")
-	waitUntil(t, 30*time.Second, "dunst to show the question", func() bool { return d.displayed(t) == 1 })
+	waitFor(t, 30*time.Second, "dunst to show the question", func() bool { return d.displayed(t) == 1 })
 	runAs(t, d.Session, "dunstctl", "action", "0")
 	r := wait()
 	if r.code != 0 || !strings.Contains(tableRow(t, r.stdout, d.Session), "action: later") {
@@ -159,9 +148,9 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 
 	// A dismissal, in JSON. dunst may keep the answered question on screen.
 	runAs(t, d.Session, "dunstctl", "close-all")
-	waitUntil(t, 30*time.Second, "dunst to clear the screen", func() bool { return d.displayed(t) == 0 })
+	waitFor(t, 30*time.Second, "dunst to clear the screen", func() bool { return d.displayed(t) == 0 })
 	wait = asyncSnap(t, "sessions", "notify", users, "--json", "--wait", "--action=ok:OK", "Dismiss me")
-	waitUntil(t, 30*time.Second, "dunst to show the second question", func() bool { return d.displayed(t) == 1 })
+	waitFor(t, 30*time.Second, "dunst to show the second question", func() bool { return d.displayed(t) == 1 })
 	runAs(t, d.Session, "dunstctl", "close")
 	r = wait()
 	var st wire.NotificationStatus
@@ -189,7 +178,7 @@ func TestPendingThenFinishRefreshLeavesOneNotification(t *testing.T) {
 	if r.code != 0 || !strings.Contains(tableRow(t, r.stdout, d.Session), "refresh:firefox") {
 		t.Fatalf("pending-refresh: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	waitUntil(t, 30*time.Second, "dunst to show the pending refresh", func() bool { return d.displayed(t) == 1 })
+	waitFor(t, 30*time.Second, "dunst to show the pending refresh", func() bool { return d.displayed(t) == 1 })
 	for range 2 {
 		if r := runSnap(t, "sessions", "finish-refresh", users, "firefox"); r.code != 0 {
 			t.Fatalf("finish-refresh: exit %d\n%s%s", r.code, r.stdout, r.stderr)
