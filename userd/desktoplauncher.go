@@ -1,0 +1,135 @@
+package userd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+)
+
+// PrivilegedDesktopLauncher is the io.snapcraft.PrivilegedDesktopLauncher object: it
+// launches the desktop entries snapd installed for snaps. Who may call it is the bus
+// policy's business (snapd's desktop-launch interface), as in snapd.
+type PrivilegedDesktopLauncher struct{ s *Service }
+
+// Interface is the D-Bus interface the object implements.
+func (*PrivilegedDesktopLauncher) Interface() string {
+	return "io.snapcraft.PrivilegedDesktopLauncher"
+}
+
+// ObjectPath is where the object is exported.
+func (*PrivilegedDesktopLauncher) ObjectPath() dbus.ObjectPath {
+	return "/io/snapcraft/PrivilegedDesktopLauncher"
+}
+
+// IntrospectionData describes the interface for org.freedesktop.DBus.Introspectable.
+func (*PrivilegedDesktopLauncher) IntrospectionData() string {
+	return `<interface name="io.snapcraft.PrivilegedDesktopLauncher">
+	<method name="OpenDesktopEntry">
+		<arg type="s" name="desktop_file_id" direction="in"/>
+	</method>
+</interface>`
+}
+
+// OpenDesktopEntry implements io.snapcraft.PrivilegedDesktopLauncher.OpenDesktopEntry:
+// desktopFileID is resolved in snapd's desktop files directory only, by the
+// specification's desktop-file-id rules ("foo-bar.desktop" is foo-bar.desktop or
+// foo/bar.desktop), no symbolic link on the way; the entry's Exec= (field codes
+// dropped) runs under `systemd-run --user --collect`, so it lives in a unit of its own
+// and not in userd's.
+func (l *PrivilegedDesktopLauncher) OpenDesktopEntry(desktopFileID string, sender dbus.Sender) *dbus.Error {
+	return l.s.call(sender, func(ctx context.Context, _ *Caller) error {
+		return l.s.openDesktopEntry(ctx, desktopFileID)
+	})
+}
+
+func (s *Service) openDesktopEntry(ctx context.Context, id string) error {
+	path, err := findDesktopFile(s.desktopDir, id)
+	if err != nil {
+		return denied("cannot launch %q: %v", id, err)
+	}
+	entry, err := readDesktopFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot launch %q: %w", id, err)
+	}
+	args, err := entry.execArgs()
+	if err != nil {
+		return fmt.Errorf("cannot launch %q: %s: %w", id, path, err)
+	}
+	if err := launch(ctx, args); err != nil {
+		return fmt.Errorf("cannot launch %q: %w", id, err)
+	}
+	return nil
+}
+
+// launch starts args in a transient user unit; it returns once systemd has started
+// it. The unit is collected even when it fails (--collect, systemd >= 236).
+func launch(ctx context.Context, args []string) error {
+	_, err := runOutput(ctx, openTimeout, "systemd-run",
+		append([]string{"--user", "--collect", "--quiet", "--"}, args...)...)
+	return err
+}
+
+// validDesktopFileID is the specification's file name rule, except that components
+// may start with a digit (snapd's own desktop files may).
+var validDesktopFileID = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.desktop$`)
+
+// errNoDesktopFile is a desktop file id that names no file in the directory.
+var errNoDesktopFile = errors.New("no such desktop file in snapd's desktop files directory")
+
+// findDesktopFile resolves id under dir: each "-" of the id may stand for a
+// directory separator (specification, "Desktop File ID"); the first existing regular
+// file, trying the fewest subdirectories first, wins. No component may be a
+// symbolic link.
+func findDesktopFile(dir, id string) (string, error) {
+	if !validDesktopFileID.MatchString(id) {
+		return "", fmt.Errorf("invalid desktop file id")
+	}
+	if path, ok := findSplit(dir, strings.Split(id, "-")); ok {
+		return path, nil
+	}
+	return "", errNoDesktopFile
+}
+
+func findSplit(dir string, parts []string) (string, bool) {
+	path := filepath.Join(dir, strings.Join(parts, "-"))
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() {
+		return path, true
+	}
+	for i := 1; i < len(parts); i++ {
+		sub := strings.Join(parts[:i], "-")
+		if sub == "" || sub == "." {
+			continue
+		}
+		subdir := filepath.Join(dir, sub)
+		if fi, err := os.Lstat(subdir); err != nil || !fi.IsDir() {
+			continue
+		}
+		if path, ok := findSplit(subdir, parts[i:]); ok {
+			return path, true
+		}
+	}
+	return "", false
+}
+
+// readDesktopFile parses the desktop file at path, refusing to follow a symbolic
+// link that replaced it since it was found.
+func readDesktopFile(path string) (desktopEntry, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	entry, err := parseDesktopEntry(f)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	return entry, nil
+}

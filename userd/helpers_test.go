@@ -1,0 +1,232 @@
+package userd_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/userd"
+)
+
+// env is one test's world: a private dbus-daemon, the service on it, stand-ins for
+// the desktop tools on PATH and snapd's desktop directory.
+type env struct {
+	t          *testing.T
+	addr       string
+	conn       *dbus.Conn
+	bin        string // the stand-ins' directory, first on PATH
+	log        string // what the stand-ins record
+	desktopDir string
+}
+
+// newEnv starts the world; the service runs until the test ends. The stand-ins are on
+// this process's PATH, so these tests do not run in parallel.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e, served, stop := startEnv(t, -1)
+	t.Cleanup(func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return e
+}
+
+// startEnv starts the world with a service that exits after idleTimeout or on stop;
+// served gives what Serve returned.
+func startEnv(t *testing.T, idleTimeout time.Duration) (e *env, served <-chan error, stop func()) {
+	t.Helper()
+	e = &env{t: t, desktopDir: t.TempDir()}
+	e.addr = startBus(t)
+	dir := t.TempDir()
+	e.bin = filepath.Join(dir, "bin")
+	e.log = filepath.Join(dir, "calls")
+	if err := os.Mkdir(e.bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// No dialog tool but the stand-ins: the host's zenity must never show up.
+	t.Setenv("PATH", e.bin+":/usr/bin:/bin")
+	t.Setenv("XDG_CURRENT_DESKTOP", "")
+	for _, tool := range []string{"xdg-open", "xdg-mime", "xdg-settings", "systemd-run", "zenity"} {
+		e.standIn(tool, "exit 0")
+	}
+	conn, err := dbus.Connect(e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	e.conn = conn
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() {
+		result <- userd.Serve(ctx, conn, userd.ServeConfig{
+			Config:      userd.Config{DesktopDir: e.desktopDir},
+			IdleTimeout: idleTimeout,
+		})
+	}()
+	e.waitForNames()
+	return e, result, cancel
+}
+
+func (e *env) hasOwner(name string) bool {
+	e.t.Helper()
+	var owned bool
+	if err := e.conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, name).Store(&owned); err != nil {
+		e.t.Fatal(err)
+	}
+	return owned
+}
+
+func (e *env) waitForNames() {
+	e.t.Helper()
+	waitFor(e.t, "the service's names", func() bool { return e.hasOwner("io.snapcraft.Settings") })
+}
+
+// standIn writes a stand-in for tool: it records its arguments, then runs body (sh).
+func (e *env) standIn(tool, body string) {
+	e.t.Helper()
+	script := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\037' %s \"$@\" >> %s\nprintf '\\036' >> %s\n%s\n",
+		tool, e.log, e.log, body)
+	if err := os.WriteFile(filepath.Join(e.bin, tool), []byte(script), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// calls returns the recorded calls of tool, each as its arguments.
+func (e *env) calls(tool string) [][]string {
+	e.t.Helper()
+	data, err := os.ReadFile(e.log)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out [][]string
+	for _, rec := range strings.Split(string(data), "\x1e") {
+		args := strings.Split(strings.TrimSuffix(rec, "\x1f"), "\x1f")
+		if args[0] == tool {
+			out = append(out, args[1:])
+		}
+	}
+	return out
+}
+
+// call makes one call as a process of snap (none: unconfined) and returns what the
+// client printed ("OK result" or "ERROR name: [message]").
+func (e *env) call(snap string, args ...string) string {
+	e.t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var cmd *exec.Cmd
+	if snap == "" {
+		cmd = exec.Command(self, args...)
+	} else {
+		cg := snapCgroup(e.t, snap)
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `echo $$ > "$0/cgroup.procs" && exec "$@"`, cg, self}, args...)...)
+	}
+	cmd.Env = append(os.Environ(), "USERD_TEST_CLIENT=1", "DBUS_SESSION_BUS_ADDRESS="+e.addr)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = time.Second
+	_ = cmd.Run()
+	return strings.TrimSpace(out.String())
+}
+
+var cgroupSeq atomic.Int64
+
+// snapCgroup makes a cgroup named as snapd's scopes of snap's apps in the hierarchy
+// systemd manages, and removes it when the test ends.
+func snapCgroup(t *testing.T, snap string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testenv.SkipOrFail(t, "running a caller as a snap's process needs root (a cgroup of its own)")
+	}
+	root := "/sys/fs/cgroup/systemd"
+	if _, err := os.Stat(root); err != nil {
+		root = "/sys/fs/cgroup/unified"
+		if _, err := os.Stat(root); err != nil {
+			root = "/sys/fs/cgroup"
+		}
+	}
+	dir := filepath.Join(root, fmt.Sprintf("snap.%s.app-test%d-%d.scope", snap, os.Getpid(), cgroupSeq.Add(1)))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatalf("cannot make a snap cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		// The client has exited; its cgroup may take a moment to be empty.
+		waitFor(t, "the snap cgroup to empty", func() bool { return os.Remove(dir) == nil })
+	})
+	return dir
+}
+
+// startBus runs a private dbus-daemon for the test and returns its address.
+func startBus(t *testing.T) string {
+	t.Helper()
+	daemon, err := exec.LookPath("dbus-daemon")
+	if err != nil {
+		testenv.SkipOrFail(t, "dbus-daemon is not installed")
+	}
+	dir := t.TempDir()
+	socket := filepath.Join(dir, "bus")
+	config := filepath.Join(dir, "bus.conf")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`, socket)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(daemon, "--nofork", "--nopidfile", "--config-file="+config)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	waitFor(t, "dbus-daemon", func() bool { _, err := os.Stat(socket); return err == nil })
+	return "unix:path=" + socket
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

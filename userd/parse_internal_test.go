@@ -1,0 +1,61 @@
+package userd
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestExecArgs(t *testing.T) {
+	for _, tc := range []struct {
+		exec string
+		want []string
+		err  string
+	}{
+		{`/snap/bin/foo %U`, []string{"/snap/bin/foo"}, ""},
+		{`env A=b /snap/bin/foo.app --x %f`, []string{"env", "A=b", "/snap/bin/foo.app", "--x"}, ""},
+		{`"/opt/my app/run" "" "a \"q\" \$x" 100%%`, []string{"/opt/my app/run", "", `a "q" $x`, "100%"}, ""},
+		{`foo\sbar "c:\\\\dir"`, []string{"foo", "bar", `c:\dir`}, ""},
+		{`"unterminated`, nil, "unterminated"},
+		{`%U %F`, nil, "empty"},
+	} {
+		got, err := desktopEntry{"Exec": tc.exec}.execArgs()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("execArgs(%q) = %q, %v; want error %q", tc.exec, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("execArgs(%q) = %q, %v; want %q", tc.exec, got, err, tc.want)
+		}
+	}
+}
+
+func TestSnapOfACaller(t *testing.T) {
+	for label, want := range map[string]string{
+		"snap.firefox.firefox (enforce)": "firefox",
+		"snap.foo_dev.hook.configure":    "foo_dev",
+		"unconfined":                     "",
+		"/usr/bin/evince (enforce)":      "",
+	} {
+		if got := snapFromLabel(label); got != want {
+			t.Errorf("snapFromLabel(%q) = %q, want %q", label, got, want)
+		}
+	}
+	for content, want := range map[string]string{
+		"0::/user.slice/user-1000.slice/user@1000.service/app.slice/snap.firefox.firefox-1b2c.scope\n": "firefox",
+		"12:pids:/snap.evil.x-1.scope\n1:name=systemd:/user.slice/snap.foo.daemon.service\n0::/\n":     "foo",
+		"12:pids:/snap.evil.x-1.scope\n0::/user.slice/user-1000.slice/session-2.scope\n":               "",
+	} {
+		path := filepath.Join(t.TempDir(), "cgroup")
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := snapFromCgroupFile(path); err != nil || got != want {
+			t.Errorf("snap of cgroup %q = %q, %v; want %q", content, got, err, want)
+		}
+	}
+}

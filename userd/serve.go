@@ -1,0 +1,99 @@
+package userd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/snapcore-ng/usersession-agent/internal/idle"
+)
+
+// Defaults of ServeConfig.
+const (
+	// DefaultIdleTimeout is how long the service waits without a call in progress
+	// before it exits (snapd's userd never exits).
+	DefaultIdleTimeout = 60 * time.Second
+	// settle is how long, once the names are released, no new call may start
+	// before the process exits: godbus runs each call in a goroutine of its own, so a
+	// call the bus routed here just before the release may not have begun yet.
+	settle = 500 * time.Millisecond
+	// maxDrain bounds the wait for calls in progress at exit.
+	maxDrain = 10 * time.Second
+)
+
+// ServeConfig says how Serve runs the service.
+type ServeConfig struct {
+	Config
+	// IdleTimeout is how long to wait without a call in progress before exiting;
+	// zero means DefaultIdleTimeout, negative never.
+	IdleTimeout time.Duration
+}
+
+// Serve exports the service's objects on conn, then requests its well-known names,
+// and serves until it has been idle for cfg.IdleTimeout or ctx ends. It then releases
+// the names, so that the next call starts a new instance through D-Bus activation,
+// and returns once the calls in progress are done. A name owned by another process
+// is an error: two services would split the names between them.
+func Serve(ctx context.Context, conn *dbus.Conn, cfg ServeConfig) error {
+	timeout := cfg.IdleTimeout
+	if timeout == 0 {
+		timeout = DefaultIdleTimeout
+	}
+	tracker := idle.NewTracker(timeout)
+	cfg.Activity = tracker
+	callCtx, cancelCalls := context.WithCancel(context.Background())
+	defer cancelCalls()
+	s := New(conn, cfg.Config)
+	s.base = callCtx
+	if err := s.Export(); err != nil {
+		return err
+	}
+	var owned []string
+	defer func() { releaseNames(conn, owned) }()
+	for _, name := range s.BusNames() {
+		if err := requestName(ctx, conn, name); err != nil {
+			return err
+		}
+		owned = append(owned, name)
+	}
+	s.log.Debug("serving", "names", owned)
+
+	tracker.Start()
+	defer tracker.Stop()
+	select {
+	case <-tracker.Done():
+		s.log.Debug("idle, exiting", "timeout", timeout)
+	case <-ctx.Done():
+		s.log.Debug("asked to exit")
+		// Open dialogs are closed and their calls answered: the process is going.
+		cancelCalls()
+	}
+	releaseNames(conn, owned)
+	owned = nil
+	s.drain()
+	return nil
+}
+
+func requestName(ctx context.Context, conn *dbus.Conn, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, busCallTimeout)
+	defer cancel()
+	var reply dbus.RequestNameReply
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.RequestName", 0,
+		name, uint32(dbus.NameFlagDoNotQueue)).Store(&reply); err != nil {
+		return fmt.Errorf("cannot request bus name %s: %w", name, err)
+	}
+	if reply != dbus.RequestNameReplyPrimaryOwner && reply != dbus.RequestNameReplyAlreadyOwner {
+		return fmt.Errorf("cannot request bus name %s: another process owns it", name)
+	}
+	return nil
+}
+
+func releaseNames(conn *dbus.Conn, names []string) {
+	for _, name := range names {
+		ctx, cancel := context.WithTimeout(context.Background(), busCallTimeout)
+		conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.ReleaseName", 0, name)
+		cancel()
+	}
+}

@@ -1,0 +1,48 @@
+package userd_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A call in progress (here an xdg-open that has not finished; an open dialog is the
+// same) keeps the service alive past its idle timeout; once it is answered and the
+// timeout passes, the service releases its names and Serve returns.
+func TestServeExitsWhenIdleButNotWithACallInProgress(t *testing.T) {
+	const idleTimeout = time.Second
+	e, served, stop := startEnv(t, idleTimeout)
+	t.Cleanup(stop)
+	release := filepath.Join(t.TempDir(), "finish")
+	e.standIn("xdg-open", "while [ ! -e "+release+" ]; do sleep 0.05; done")
+	call := e.conn.Object("io.snapcraft.Launcher", "/io/snapcraft/Launcher").
+		Go("io.snapcraft.Launcher.OpenURL", 0, nil, "https://example.com")
+
+	waitFor(t, "xdg-open", func() bool { return len(e.calls("xdg-open")) == 1 })
+	time.Sleep(2 * idleTimeout)
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned with a call in progress: %v", err)
+	default:
+	}
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := (<-call.Done).Err; err != nil {
+		t.Errorf("OpenURL: %v", err)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Serve did not return once idle")
+	}
+	for _, name := range []string{"io.snapcraft.Launcher", "io.snapcraft.Settings", "io.snapcraft.PrivilegedDesktopLauncher"} {
+		if e.hasOwner(name) {
+			t.Errorf("%s is still owned after the idle exit", name)
+		}
+	}
+}

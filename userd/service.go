@@ -1,0 +1,237 @@
+package userd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"github.com/godbus/dbus/v5/introspect"
+
+	"github.com/snapcore-ng/usersession-agent/internal/idle"
+)
+
+// DefaultDesktopDir is where snapd installs the desktop files of snaps.
+const DefaultDesktopDir = "/var/lib/snapd/desktop/applications"
+
+// Config says what a Service works with.
+type Config struct {
+	// DesktopDir is snapd's directory of snap desktop files; empty means
+	// DefaultDesktopDir.
+	DesktopDir string
+	// Asker puts questions to the user; nil means NewAsker().
+	Asker Asker
+	// Activity, when set, counts the calls in progress (dialogs included), for the
+	// process's idle exit.
+	Activity *idle.Tracker
+	Logger   *slog.Logger
+}
+
+// Service is the state the three objects share: the bus connection, who may call,
+// the calls in progress and the xdg-open processes running.
+type Service struct {
+	conn       *dbus.Conn
+	desktopDir string
+	asker      Asker
+	activity   *idle.Tracker
+	log        *slog.Logger
+	uid        uint32
+	children   children
+	// base is the context of every call; Serve cancels it at exit.
+	base context.Context
+
+	mu        sync.Mutex
+	inflight  int
+	lastBegin time.Time
+}
+
+// New returns the service for conn.
+func New(conn *dbus.Conn, cfg Config) *Service {
+	s := &Service{
+		conn:       conn,
+		desktopDir: cfg.DesktopDir,
+		asker:      cfg.Asker,
+		activity:   cfg.Activity,
+		log:        cfg.Logger,
+		uid:        uint32(os.Getuid()),
+		base:       context.Background(),
+	}
+	if s.desktopDir == "" {
+		s.desktopDir = DefaultDesktopDir
+	}
+	if s.asker == nil {
+		s.asker = NewAsker()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// object is what each exported object tells about itself.
+type object interface {
+	Interface() string
+	ObjectPath() dbus.ObjectPath
+	IntrospectionData() string
+}
+
+// Objects are the service's objects, in the order snapd exports them.
+func (s *Service) Objects() []object {
+	return []object{&Launcher{s}, &PrivilegedDesktopLauncher{s}, &Settings{s}}
+}
+
+// BusNames are the well-known names of the service, one per object interface.
+func (s *Service) BusNames() []string {
+	var names []string
+	for _, o := range s.Objects() {
+		names = append(names, o.Interface())
+	}
+	return names
+}
+
+// Export exports every object with its introspection data (and
+// org.freedesktop.DBus.Peer, which godbus answers itself). Call it before requesting
+// the names, so that the first call after activation finds its object.
+func (s *Service) Export() error {
+	for _, o := range s.Objects() {
+		if err := s.conn.Export(o, o.ObjectPath(), o.Interface()); err != nil {
+			return fmt.Errorf("cannot export %s: %w", o.Interface(), err)
+		}
+		node := `<node>` + introspect.IntrospectDataString + o.IntrospectionData() + `</node>`
+		if err := s.conn.Export(introspect.Introspectable(node), o.ObjectPath(),
+			"org.freedesktop.DBus.Introspectable"); err != nil {
+			return fmt.Errorf("cannot export the introspection of %s: %w", o.Interface(), err)
+		}
+	}
+	return nil
+}
+
+// deniedError is a request refused on its merits; it becomes
+// org.freedesktop.DBus.Error.AccessDenied, as snapd answers.
+type deniedError struct{ msg string }
+
+func (e *deniedError) Error() string { return e.msg }
+
+func denied(format string, args ...any) error {
+	return &deniedError{msg: fmt.Sprintf(format, args...)}
+}
+
+// call runs one method for sender: it counts as activity until it returns, the
+// caller is identified and must be this user, and the error (if any) becomes the
+// D-Bus error: AccessDenied for refusals, Failed for the rest.
+func (s *Service) call(sender dbus.Sender, method func(ctx context.Context, c *Caller) error) *dbus.Error {
+	if s.activity != nil {
+		s.activity.Begin()
+		defer s.activity.End()
+	}
+	s.mu.Lock()
+	s.inflight++
+	s.lastBegin = time.Now()
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		s.mu.Unlock()
+	}()
+	ctx := s.base
+	err := func() error {
+		c, err := identify(ctx, s.conn, sender)
+		if err != nil {
+			return err
+		}
+		if c.UID != s.uid {
+			return denied("cannot serve user %d: this service acts for user %d", c.UID, s.uid)
+		}
+		return method(ctx, c)
+	}()
+	if err == nil {
+		return nil
+	}
+	s.log.Info("call refused or failed", "sender", string(sender), "err", err)
+	var d *deniedError
+	if errors.As(err, &d) {
+		return dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{err.Error()})
+	}
+	return dbus.MakeFailedError(err)
+}
+
+// drain waits, up to maxDrain, until no call is in progress and none has begun for
+// settle.
+func (s *Service) drain() {
+	start := time.Now()
+	deadline := start.Add(maxDrain)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		quiet := s.inflight == 0 && time.Since(s.lastBegin) >= settle && time.Since(start) >= settle
+		s.mu.Unlock()
+		if quiet {
+			return
+		}
+		time.Sleep(settle / 5)
+	}
+}
+
+// children are the xdg-open processes running, for the loop check.
+type children struct {
+	mu   sync.Mutex
+	pids map[int]bool
+}
+
+func (c *children) add(pid int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pids == nil {
+		c.pids = make(map[int]bool)
+	}
+	c.pids[pid] = true
+}
+
+func (c *children) remove(pid int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pids, pid)
+}
+
+// maxAncestors bounds the walk up the process tree.
+const maxAncestors = 64
+
+// isAncestor says whether one of the children is pid or one of its ancestors.
+func (c *children) isAncestor(pid int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := 0; i < maxAncestors && pid > 1 && len(c.pids) > 0; i++ {
+		if c.pids[pid] {
+			return true
+		}
+		ppid, err := parentPID(pid)
+		if err != nil {
+			return false
+		}
+		pid = ppid
+	}
+	return false
+}
+
+// parentPID reads the parent of pid from /proc/PID/stat (the field after the
+// command name, which may itself hold spaces and parentheses).
+func parentPID(pid int) (int, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	rest := string(data)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	fields := strings.Fields(rest)
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("cannot parse /proc/%d/stat", pid)
+	}
+	return strconv.Atoi(fields[1])
+}

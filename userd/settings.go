@@ -1,0 +1,226 @@
+package userd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Settings is the io.snapcraft.Settings object: a snap reads, checks and (with the
+// user's consent) changes the desktop's default web browser and URL scheme handlers,
+// naming only its own desktop files.
+type Settings struct{ s *Service }
+
+// Interface is the D-Bus interface the object implements.
+func (*Settings) Interface() string { return "io.snapcraft.Settings" }
+
+// ObjectPath is where the object is exported.
+func (*Settings) ObjectPath() dbus.ObjectPath { return "/io/snapcraft/Settings" }
+
+// IntrospectionData describes the interface for org.freedesktop.DBus.Introspectable.
+func (*Settings) IntrospectionData() string {
+	return `<interface name="io.snapcraft.Settings">
+	<method name="Check">
+		<arg type="s" name="setting" direction="in"/>
+		<arg type="s" name="check" direction="in"/>
+		<arg type="s" name="result" direction="out"/>
+	</method>
+	<method name="CheckSub">
+		<arg type="s" name="setting" direction="in"/>
+		<arg type="s" name="subproperty" direction="in"/>
+		<arg type="s" name="check" direction="in"/>
+		<arg type="s" name="result" direction="out"/>
+	</method>
+	<method name="Get">
+		<arg type="s" name="setting" direction="in"/>
+		<arg type="s" name="result" direction="out"/>
+	</method>
+	<method name="GetSub">
+		<arg type="s" name="setting" direction="in"/>
+		<arg type="s" name="subproperty" direction="in"/>
+		<arg type="s" name="result" direction="out"/>
+	</method>
+	<method name="Set">
+		<arg type="s" name="setting" direction="in"/>
+		<arg type="s" name="value" direction="in"/>
+	</method>
+	<method name="SetSub">
+		<arg type="s" name="setting" direction="in"/>
+		<arg type="s" name="subproperty" direction="in"/>
+		<arg type="s" name="value" direction="in"/>
+	</method>
+</interface>`
+}
+
+// settingNames are the xdg-settings properties snaps may use (snapd's list).
+var settingNames = []string{"default-web-browser", "default-url-scheme-handler"}
+
+// notThisSnap is what Get answers when the current value is another snap's or the
+// host's desktop file, so that a snap learns nothing about it (snapd's answer).
+const notThisSnap = "NOT-THIS-SNAP.desktop"
+
+// setting is an xdg-settings property with its optional subproperty (a URL scheme).
+type setting struct{ name, sub string }
+
+var schemeRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*$`)
+
+func (st setting) validate() error {
+	if !slices.Contains(settingNames, st.name) {
+		return denied("invalid setting %q", st.name)
+	}
+	// xdg-settings takes the subproperty as its own argument; it must not look like
+	// an option or carry anything but a scheme.
+	if st.sub != "" && !schemeRe.MatchString(st.sub) {
+		return denied("invalid subproperty %q of setting %q", st.sub, st.name)
+	}
+	return nil
+}
+
+func (st setting) String() string {
+	if st.sub != "" {
+		return fmt.Sprintf("%q subproperty %q", st.name, st.sub)
+	}
+	return fmt.Sprintf("%q", st.name)
+}
+
+func (st setting) args(command string, value string) []string {
+	args := []string{command, st.name}
+	if st.sub != "" {
+		args = append(args, st.sub)
+	}
+	if value != "" {
+		args = append(args, value)
+	}
+	return args
+}
+
+// appDesktopName is a value a snap may give: the name of one of its own desktop
+// files without the "SNAP_" prefix snapd adds (an app name and ".desktop").
+var appDesktopName = regexp.MustCompile(`^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*\.desktop$`)
+
+// snapDesktopFile turns the value a snap gave into the desktop file snapd installed
+// for it: SNAP_VALUE. A value naming anything else is refused.
+func snapDesktopFile(c *Caller, st setting, command, value string) (string, error) {
+	if c.Snap == "" {
+		return "", denied("cannot %s setting %s: the caller is not a snap", command, st)
+	}
+	if !appDesktopName.MatchString(value) {
+		return "", denied("cannot %s setting %s to invalid value %q", command, st, value)
+	}
+	return c.Snap + "_" + value, nil
+}
+
+// Check implements io.snapcraft.Settings.Check: "yes" or "no", as xdg-settings says.
+func (o *Settings) Check(name, value string, sender dbus.Sender) (string, *dbus.Error) {
+	return o.s.check(sender, setting{name: name}, value)
+}
+
+// CheckSub implements io.snapcraft.Settings.CheckSub.
+func (o *Settings) CheckSub(name, sub, value string, sender dbus.Sender) (string, *dbus.Error) {
+	return o.s.check(sender, setting{name, sub}, value)
+}
+
+// Get implements io.snapcraft.Settings.Get: the caller's own desktop file (without
+// its snap prefix) or NOT-THIS-SNAP.desktop.
+func (o *Settings) Get(name string, sender dbus.Sender) (string, *dbus.Error) {
+	return o.s.get(sender, setting{name: name})
+}
+
+// GetSub implements io.snapcraft.Settings.GetSub.
+func (o *Settings) GetSub(name, sub string, sender dbus.Sender) (string, *dbus.Error) {
+	return o.s.get(sender, setting{name, sub})
+}
+
+// Set implements io.snapcraft.Settings.Set: the value must be one of the caller's own
+// desktop files; the user is asked, unless the value is already the setting (snapd
+// skips the question then, LP #1966067); xdg-settings applies it.
+func (o *Settings) Set(name, value string, sender dbus.Sender) *dbus.Error {
+	return o.s.set(sender, setting{name: name}, value)
+}
+
+// SetSub implements io.snapcraft.Settings.SetSub.
+func (o *Settings) SetSub(name, sub, value string, sender dbus.Sender) *dbus.Error {
+	return o.s.set(sender, setting{name, sub}, value)
+}
+
+func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *dbus.Error) {
+	var result string
+	err := s.call(sender, func(ctx context.Context, c *Caller) error {
+		if err := st.validate(); err != nil {
+			return err
+		}
+		file, err := snapDesktopFile(c, st, "check", value)
+		if err != nil {
+			return err
+		}
+		result, err = xdgSettings(ctx, st.args("check", file)...)
+		return err
+	})
+	return result, err
+}
+
+func (s *Service) get(sender dbus.Sender, st setting) (string, *dbus.Error) {
+	var result string
+	err := s.call(sender, func(ctx context.Context, c *Caller) error {
+		if err := st.validate(); err != nil {
+			return err
+		}
+		if c.Snap == "" {
+			return denied("cannot get setting %s: the caller is not a snap", st)
+		}
+		out, err := xdgSettings(ctx, st.args("get", "")...)
+		if err != nil {
+			return err
+		}
+		own, ok := strings.CutPrefix(out, c.Snap+"_")
+		if !ok {
+			own = notThisSnap
+		}
+		result = own
+		return nil
+	})
+	return result, err
+}
+
+func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error {
+	return s.call(sender, func(ctx context.Context, c *Caller) error {
+		if err := st.validate(); err != nil {
+			return err
+		}
+		file, err := snapDesktopFile(c, st, "set", value)
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Lstat(filepath.Join(s.desktopDir, file)); err != nil || !fi.Mode().IsRegular() {
+			return denied("cannot set setting %s: snap %q has no desktop file %q", st, c.Snap, value)
+		}
+		if out, err := xdgSettings(ctx, st.args("check", file)...); err == nil && out == "yes" {
+			return nil
+		}
+		yes, err := s.asker.YesNo(ctx, "Allow settings change?",
+			fmt.Sprintf("Allow snap %q to change %s to %q?", c.Snap, st, value), confirmTimeout)
+		if err != nil {
+			return fmt.Errorf("cannot set setting %s: %w", st, err)
+		}
+		if !yes {
+			return denied("cannot set setting %s: the user declined", st)
+		}
+		_, err = xdgSettings(ctx, st.args("set", file)...)
+		return err
+	})
+}
+
+// xdgSettings runs xdg-settings with args and returns its output.
+func xdgSettings(ctx context.Context, args ...string) (string, error) {
+	out, err := runOutput(ctx, toolTimeout, "xdg-settings", args...)
+	if err != nil {
+		return "", fmt.Errorf("cannot %s setting: %w", args[0], err)
+	}
+	return out, nil
+}
