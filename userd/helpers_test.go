@@ -14,6 +14,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
 	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/userd"
 )
@@ -48,7 +49,7 @@ func newEnv(t *testing.T) *env {
 func startEnv(t *testing.T, idleTimeout time.Duration) (e *env, served <-chan error, stop func()) {
 	t.Helper()
 	e = &env{t: t, desktopDir: t.TempDir()}
-	e.addr = startBus(t)
+	e.addr = dbustest.Start(t).Address
 	dir := t.TempDir()
 	e.bin = filepath.Join(dir, "bin")
 	e.log = filepath.Join(dir, "calls")
@@ -171,43 +172,6 @@ func snapCgroup(t *testing.T, snap string) string {
 		waitFor(t, "the snap cgroup to empty", func() bool { return os.Remove(dir) == nil })
 	})
 	return dir
-}
-
-// startBus runs a private dbus-daemon for the test and returns its address.
-func startBus(t *testing.T) string {
-	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		testenv.SkipOrFail(t, "dbus-daemon is not installed")
-	}
-	dir := t.TempDir()
-	socket := filepath.Join(dir, "bus")
-	config := filepath.Join(dir, "bus.conf")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*"/>
-    <allow receive_sender="*"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`, socket)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(daemon, "--nofork", "--nopidfile", "--config-file="+config)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	waitFor(t, "dbus-daemon", func() bool { _, err := os.Stat(socket); return err == nil })
-	return "unix:path=" + socket
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
