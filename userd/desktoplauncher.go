@@ -11,6 +11,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"github.com/snapcore-ng/usersession-agent/desktop/desktopentry"
 )
 
 // PrivilegedDesktopLauncher is the io.snapcraft.PrivilegedDesktopLauncher object: it
@@ -58,7 +60,7 @@ func (s *Service) openDesktopEntry(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("cannot launch %q: %w", id, err)
 	}
-	args, err := entry.execArgs()
+	args, err := desktopentry.ExecArgs(entry["Exec"])
 	if err != nil {
 		return fmt.Errorf("cannot launch %q: %s: %w", id, path, err)
 	}
@@ -118,16 +120,16 @@ func findSplit(dir string, parts []string) (string, bool) {
 	return "", false
 }
 
-// readDesktopFile parses the desktop file at path, refusing to follow a symbolic
-// link that replaced it since it was found.
-func readDesktopFile(path string) (desktopEntry, error) {
+// readDesktopFile reads the keys of the desktop file at path, refusing to follow a
+// symbolic link that replaced it since it was found.
+func readDesktopFile(path string) (map[string]string, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", path, err)
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
-	entry, err := parseDesktopEntry(f)
+	entry, err := desktopentry.Keys(f)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}

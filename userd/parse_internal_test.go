@@ -3,36 +3,8 @@ package userd
 import (
 	"os"
 	"path/filepath"
-	"reflect"
-	"strings"
 	"testing"
 )
-
-func TestExecArgs(t *testing.T) {
-	for _, tc := range []struct {
-		exec string
-		want []string
-		err  string
-	}{
-		{`/snap/bin/foo %U`, []string{"/snap/bin/foo"}, ""},
-		{`env A=b /snap/bin/foo.app --x %f`, []string{"env", "A=b", "/snap/bin/foo.app", "--x"}, ""},
-		{`"/opt/my app/run" "" "a \"q\" \$x" 100%%`, []string{"/opt/my app/run", "", `a "q" $x`, "100%"}, ""},
-		{`foo\sbar "c:\\\\dir"`, []string{"foo", "bar", `c:\dir`}, ""},
-		{`"unterminated`, nil, "unterminated"},
-		{`%U %F`, nil, "empty"},
-	} {
-		got, err := desktopEntry{"Exec": tc.exec}.execArgs()
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("execArgs(%q) = %q, %v; want error %q", tc.exec, got, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("execArgs(%q) = %q, %v; want %q", tc.exec, got, err, tc.want)
-		}
-	}
-}
 
 func TestSnapOfACaller(t *testing.T) {
 	for label, want := range map[string]string{

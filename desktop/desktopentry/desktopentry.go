@@ -1,6 +1,6 @@
-// Package desktopentry reads what a notification needs from a desktop entry file: the
-// application's name, in the user's language, and its icon (Desktop Entry
-// Specification 1.5).
+// Package desktopentry reads desktop entry files (Desktop Entry Specification 1.5):
+// what a notification needs (the application's name, in the user's language, and its
+// icon), and the keys and command line of an entry that `snap userd` launches.
 package desktopentry
 
 import (
@@ -50,16 +50,9 @@ func Read(dir, name, locale string) (*Entry, error) {
 		return nil, fmt.Errorf("cannot read desktop entry: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	keys, err := Keys(f)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read desktop entry: %w", err)
-	}
-	if len(data) > maxSize {
-		return nil, fmt.Errorf("cannot read desktop entry %q: larger than %d bytes", name, maxSize)
-	}
-	keys := parseGroup(data, "Desktop Entry")
-	if keys == nil {
-		return nil, errors.New("cannot read desktop entry " + name + ": no [Desktop Entry] group")
+		return nil, fmt.Errorf("cannot read desktop entry %q: %w", name, err)
 	}
 	e := &Entry{Icon: keys["Icon"], Name: keys["Name"]}
 	for _, suffix := range localeSuffixes(locale) {
@@ -69,6 +62,24 @@ func Read(dir, name, locale string) (*Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// Keys reads the [Desktop Entry] group of the entry r reads: its keys (localised
+// ones as "Key[locale]"), values unescaped, the first of a repeated key kept. A file
+// larger than 256 KiB or without the group is an error.
+func Keys(r io.Reader) (map[string]string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("larger than %d bytes", maxSize)
+	}
+	keys := parseGroup(data, "Desktop Entry")
+	if keys == nil {
+		return nil, errors.New("no [Desktop Entry] group")
+	}
+	return keys, nil
 }
 
 // parseGroup returns the keys of group, values unescaped; nil when the group is
