@@ -293,14 +293,15 @@ type sessionsCall[T any] func(*client.Client, context.Context, client.Targets) (
 
 // runSessions resolves the targets, runs call once across them, and reports.
 func runSessions[T any](o *sessionsOptions, call sessionsCall[T], tbl table[T]) error {
+	// An interrupt ends the lookups and calls in flight; what was answered is still
+	// reported.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	names := newUserNames()
-	targets, err := o.targets(names)
+	targets, err := o.targets(ctx, names)
 	if err != nil {
 		return err
 	}
-	// An interrupt ends the calls in flight; what was answered is still reported.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	prog := newProgress(o.env.stderr)
 	cl := client.New(client.Options{RuntimeDir: os.Getenv(envRuntimeDir), Progress: prog.update}).WithTimeout(o.Timeout)
@@ -309,11 +310,16 @@ func runSessions[T any](o *sessionsOptions, call sessionsCall[T], tbl table[T]) 
 	if err != nil {
 		return err
 	}
+	// One batch for every uid in the results; without names the results are still
+	// worth printing.
+	if err := names.lookUp(ctx, res.UIDs()); err != nil {
+		fmt.Fprintf(o.env.stderr, "warning: cannot name users: %v\n", err)
+	}
 	return report(o, res, tbl, names)
 }
 
 // targets turns --users into uids: names are looked up, numbers taken as uids.
-func (o *sessionsOptions) targets(names *userNames) (client.Targets, error) {
+func (o *sessionsOptions) targets(ctx context.Context, names *userNames) (client.Targets, error) {
 	if len(o.Users) == 0 {
 		return client.AllSessions(), nil
 	}
@@ -323,7 +329,7 @@ func (o *sessionsOptions) targets(names *userNames) (client.Targets, error) {
 			if u = strings.TrimSpace(u); u == "" {
 				continue
 			}
-			uid, err := names.uid(u)
+			uid, err := names.uid(ctx, u)
 			if err != nil {
 				return client.Targets{}, err
 			}

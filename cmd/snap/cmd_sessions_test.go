@@ -38,8 +38,8 @@ func TestSessionsListShowsEverySessionAndFailsIfOneDid(t *testing.T) {
 	sessionsFleet(t, map[int]string{65534: clienttest.Good, 43001: clienttest.Snapd, 43002: clienttest.BadJSON})
 	stdout, stderr, status := runSnap(t, "sessions", "list")
 	want := `UID    User    Version   State
-43001  43001   2.63      ok
-43002  43002   -         error: invalid response
+43001  -       2.63      ok
+43002  -       -         error: invalid response
 65534  nobody  fake-1.0  ok
 `
 	if stdout != want {
@@ -74,8 +74,13 @@ func TestSessionsStopJSONHasOneStableObjectPerSession(t *testing.T) {
 		uid  float64
 		user string
 		ok   bool
-	}{{43001, "43001", true}, {43009, "43009", false}, {65534, "nobody", true}} {
-		if got[i]["uid"] != want.uid || got[i]["user"] != want.user || got[i]["ok"] != want.ok {
+	}{{43001, "", true}, {43009, "", false}, {65534, "nobody", true}} {
+		// A uid with no passwd entry has a null user, not its number again.
+		var wantUser any = want.user
+		if want.user == "" {
+			wantUser = nil
+		}
+		if got[i]["uid"] != want.uid || got[i]["user"] != wantUser || got[i]["ok"] != want.ok {
 			t.Errorf("entry %d = %v, want %+v", i, got[i], want)
 		}
 	}
@@ -125,7 +130,7 @@ func TestSessionsCommandsThatSucceedExitZero(t *testing.T) {
 	}{
 		{[]string{"restart", "--reload", "a.service"}, "" +
 			"UID    User    Unit       State\n" +
-			"43001  43001   a.service  reloaded or restarted\n" +
+			"43001  -       a.service  reloaded or restarted\n" +
 			"65534  nobody  a.service  reloaded or restarted\n"},
 		{[]string{"stop", "--disable", "--users=65534", "a.service", "missing.service"}, "" +
 			"UID    User    Unit             State\n" +
@@ -136,8 +141,8 @@ func TestSessionsCommandsThatSucceedExitZero(t *testing.T) {
 			"UID    User    Service             Startup  Current  Notes\n" +
 			"65534  nobody  a.service           enabled  active   -\n" +
 			"65534  nobody  b-inactive.service  enabled  active   -\n"},
-		{[]string{"kill", "--signal=SIGKILL", "--users=43001", "foo", "bar"}, "UID    User   State\n43001  43001  ok (2 scopes signalled)\n"},
-		{[]string{"exit"}, "UID    User    State\n43001  43001   exiting\n65534  nobody  exiting\n"},
+		{[]string{"kill", "--signal=SIGKILL", "--users=43001", "foo", "bar"}, "UID    User  State\n43001  -     ok (2 scopes signalled)\n"},
+		{[]string{"exit"}, "UID    User    State\n43001  -       exiting\n65534  nobody  exiting\n"},
 	} {
 		stdout, stderr, status := runSnap(t, append([]string{"sessions"}, tc.args...)...)
 		if status != 0 || stderr != "" || stdout != tc.want {
@@ -153,7 +158,7 @@ func TestSessionsTimeoutBoundsAHangingAgent(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > time.Second+time.Second {
 		t.Errorf("took %v with --timeout=1s", elapsed)
 	}
-	if status != 1 || !strings.Contains(stdout, "65534  nobody  a.service  stopped") || !strings.Contains(stdout, "43002  43002   -          error: timeout") {
+	if status != 1 || !strings.Contains(stdout, "65534  nobody  a.service  stopped") || !strings.Contains(stdout, "43002  -       -          error: timeout") {
 		t.Errorf("status %d, stdout:\n%s", status, stdout)
 	}
 	if !strings.Contains(stderr, "cannot stop units for uid 43002: agent did not answer within 1s") {
@@ -170,7 +175,7 @@ func TestSessionsReportsUnsafeSocketsItSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout, stderr, status := runSnap(t, "sessions", "list")
-	if want := "UID    User    Version   State\n43005  43005   -         error: unsafe socket\n65534  nobody  fake-1.0  ok\n"; stdout != want {
+	if want := "UID    User    Version   State\n43005  -       -         error: unsafe socket\n65534  nobody  fake-1.0  ok\n"; stdout != want {
 		t.Errorf("table:\n%s\nwant:\n%s", stdout, want)
 	}
 	if status != 1 || !strings.Contains(stderr, "error: cannot get session info for uid 43005: unsafe agent socket "+socket+": it belongs to uid 65534, not 43005") {
@@ -179,6 +184,33 @@ func TestSessionsReportsUnsafeSocketsItSkipped(t *testing.T) {
 	stdout, _, _ = runSnap(t, "sessions", "list", "--json")
 	if !strings.Contains(stdout, `"kind": "unsafe-socket"`) || !strings.Contains(stdout, `"uid": 43005`) {
 		t.Errorf("JSON does not report the skipped socket:\n%s", stdout)
+	}
+}
+
+func TestSessionsLeaveOutDynamicUsersUnlessNamed(t *testing.T) {
+	// 61184 and 65519 bound systemd's dynamic-user range; 65534 (nobody) is outside it.
+	sessionsFleet(t, map[int]string{61184: clienttest.Good, 65519: clienttest.Hang, 65534: clienttest.Good})
+	stdout, stderr, status := runSnap(t, "sessions", "list")
+	want := "" +
+		"UID    User    Version   State\n" +
+		"61184  -       -         skipped: not a login session\n" +
+		"65519  -       -         skipped: not a login session\n" +
+		"65534  nobody  fake-1.0  ok\n"
+	if status != 0 || stderr != "" || stdout != want {
+		t.Errorf("status %d, stderr %q, stdout:\n%s\nwant:\n%s", status, stderr, stdout, want)
+	}
+	stdout, _, status = runSnap(t, "sessions", "exit", "--json")
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || status != 0 || len(got) != 3 {
+		t.Fatalf("status %d, JSON %s (%v)", status, stdout, err)
+	}
+	if got[0]["uid"] != 61184.0 || got[0]["user"] != nil || got[0]["skipped"] != "not a login session" || got[0]["ok"] != false || got[0]["error"] != nil {
+		t.Errorf("left-out session = %v", got[0])
+	}
+	// Named explicitly, a dynamic uid is addressed like any other.
+	stdout, _, status = runSnap(t, "sessions", "list", "--users=61184")
+	if status != 0 || stdout != "UID    User  Version   State\n61184  -     fake-1.0  ok\n" {
+		t.Errorf("--users=61184: status %d, stdout:\n%s", status, stdout)
 	}
 }
 

@@ -27,16 +27,22 @@ type table[T any] struct {
 }
 
 // sessionJSON is one element of --json output. Its fields are stable: uid (null only
-// for a socket in a directory that does not name a uid), user, ok, and either result
-// or error.
+// for a socket in a directory that does not name a uid), user (null for a uid with no
+// entry in the user database), ok, and either result, error, or skipped (why a
+// session was left out without being a failure).
 type sessionJSON struct {
-	UID    *int       `json:"uid"`
-	User   string     `json:"user"`
-	Socket string     `json:"socket,omitempty"`
-	OK     bool       `json:"ok"`
-	Result any        `json:"result,omitempty"`
-	Error  *errorJSON `json:"error,omitempty"`
+	UID     *int       `json:"uid"`
+	User    *string    `json:"user"`
+	Socket  string     `json:"socket,omitempty"`
+	OK      bool       `json:"ok"`
+	Result  any        `json:"result,omitempty"`
+	Error   *errorJSON `json:"error,omitempty"`
+	Skipped string     `json:"skipped,omitempty"`
 }
+
+// notLoginSession is the table's and JSON's word for a session left out because its
+// uid is in systemd's dynamic-user range.
+const notLoginSession = "not a login session"
 
 type errorJSON struct {
 	// Kind is the outcome kind (client.Kind*), Message the full error.
@@ -52,31 +58,47 @@ type errorJSON struct {
 }
 
 // report prints res as a table or JSON on stdout and each failure on stderr, and
-// returns errExitStatus 1 if any session failed or was skipped.
+// returns errExitStatus 1 if any session failed or its socket was refused (sessions
+// left out as not login sessions are no failure).
 func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], names *userNames) error {
 	// One entry per session, skipped sockets included, in uid order (sockets in
 	// directories that name no uid last).
 	type entry struct {
-		uid    int
+		uid int
+		// user is the user's name, empty when the uid has no entry.
 		user   string
 		ok     bool
 		result T
 		err    error
-		json   sessionJSON
+		// skipped says why a session was left out without failing.
+		skipped string
+		json    sessionJSON
+	}
+	newEntry := func(uid int, socket string) entry {
+		e := entry{uid: uid, json: sessionJSON{Socket: socket}}
+		if uid >= 0 {
+			e.json.UID = &uid
+		}
+		if name, ok := names.name(uid); ok {
+			e.user, e.json.User = name, &name
+		}
+		return e
 	}
 	var entries []entry
 	for _, oc := range res.Outcomes {
-		uid, user := oc.UID, names.name(oc.UID)
-		entries = append(entries, entry{uid, user, oc.OK(), oc.Result, oc.Err,
-			sessionJSON{UID: &uid, User: user, Socket: oc.Socket, OK: oc.OK()}})
+		e := newEntry(oc.UID, oc.Socket)
+		e.ok, e.result, e.err = oc.OK(), oc.Result, oc.Err
+		e.json.OK = e.ok
+		entries = append(entries, e)
 	}
 	for _, s := range res.Skipped {
-		e := entry{uid: s.UID, user: "-", err: s.Err, json: sessionJSON{User: "-", Socket: s.Path}}
-		if s.UID >= 0 {
-			uid := s.UID
-			e.user, e.json.UID = names.name(uid), &uid
-			e.json.User = e.user
-		}
+		e := newEntry(s.UID, s.Path)
+		e.err = s.Err
+		entries = append(entries, e)
+	}
+	for _, s := range res.NotLoginSessions {
+		e := newEntry(s.UID, s.Socket)
+		e.skipped, e.json.Skipped = notLoginSession, notLoginSession
 		entries = append(entries, e)
 	}
 	slices.SortStableFunc(entries, func(a, b entry) int {
@@ -94,23 +116,21 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 		if e.uid >= 0 {
 			uidCell = fmt.Sprint(e.uid)
 		}
-		if e.ok {
+		switch {
+		case e.ok:
 			e.json.Result = e.result
 			for _, r := range tbl.rows(e.result) {
-				fmt.Fprintln(w, strings.Join(append([]string{uidCell, printable(e.user)}, r...), "\t"))
+				fmt.Fprintln(w, strings.Join(append([]string{uidCell, orDash(printable(e.user))}, r...), "\t"))
 			}
-		} else {
+		case e.skipped != "":
+			fmt.Fprintln(w, strings.Join(append(dashes(uidCell, e.user, tbl), "skipped: "+e.skipped), "\t"))
+		default:
 			full := userError(res.Op, e.uid, e.user, e.err)
 			// JSON carries the agent's text as sent (escaped by escapeJSON);
 			// stderr, like the table, only a printable copy.
 			failures = append(failures, userError(res.Op, e.uid, printable(e.user), printableCause(e.err)))
 			e.json.Error = errorToJSON(full, e.err)
-			// "-" in every column but the last, which says what kind of failure.
-			cells := []string{uidCell, printable(e.user)}
-			for range len(tbl.headers) - 1 {
-				cells = append(cells, "-")
-			}
-			fmt.Fprintln(w, strings.Join(append(cells, kindLabel(client.KindOf(e.err))), "\t"))
+			fmt.Fprintln(w, strings.Join(append(dashes(uidCell, e.user, tbl), kindLabel(client.KindOf(e.err))), "\t"))
 		}
 		out = append(out, e.json)
 	}
@@ -143,8 +163,18 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 	return nil
 }
 
+// dashes are the cells of a row without a result: uid, user, and "-" in every column
+// but the last, which the caller fills with what happened.
+func dashes[T any](uidCell, user string, tbl table[T]) []string {
+	cells := []string{uidCell, orDash(printable(user))}
+	for range len(tbl.headers) - 1 {
+		cells = append(cells, "-")
+	}
+	return cells
+}
+
 // userError says what failed for whom: "cannot stop units for user alice (uid 1001):
-// ...". err may be a *client.SessionError, whose own uid-only prefix is dropped.
+// ...", or "for uid 1001" when the uid has no user name. err may be a *client.SessionError, whose own uid-only prefix is dropped.
 func userError(op string, uid int, user string, err error) error {
 	var se *client.SessionError
 	if errors.As(err, &se) {
@@ -153,7 +183,7 @@ func userError(op string, uid int, user string, err error) error {
 	if uid < 0 {
 		return fmt.Errorf("cannot %s: %w", op, err)
 	}
-	if user == fmt.Sprint(uid) {
+	if user == "" {
 		return fmt.Errorf("cannot %s for uid %d: %w", op, uid, err)
 	}
 	return fmt.Errorf("cannot %s for user %s (uid %d): %w", op, user, uid, err)

@@ -27,10 +27,21 @@ type Skipped struct {
 	Err error
 }
 
+// Systemd's dynamic-user range (DynamicUser= services, systemd's UIDS-GIDS.md): a
+// runtime directory of one of these uids belongs to a service, not to a login session.
+const (
+	DynamicUIDMin = 61184
+	DynamicUIDMax = 65519
+)
+
 // Discovery is what Discover found.
 type Discovery struct {
 	// Sessions are usable agent sockets, sorted by uid.
 	Sessions []Session
+	// NotLoginSessions are agent sockets of uids in the dynamic-user range found
+	// while targeting all sessions, sorted by uid: left out unchecked, and not
+	// failures. A uid given explicitly is addressed whatever its range.
+	NotLoginSessions []Session
 	// Skipped are sockets found but refused, sorted by path; for targeted uids they
 	// are also reported in Failed.
 	Skipped []Skipped
@@ -74,6 +85,7 @@ func (c *Client) Discover(t Targets) (*Discovery, error) {
 		}
 	}
 	slices.SortFunc(d.Sessions, func(a, b Session) int { return a.UID - b.UID })
+	slices.SortFunc(d.NotLoginSessions, func(a, b Session) int { return a.UID - b.UID })
 	slices.SortFunc(d.Skipped, func(a, b Skipped) int { return strings.Compare(a.Path, b.Path) })
 	return d, nil
 }
@@ -108,6 +120,10 @@ func (c *Client) discoverOne(d *Discovery, name string, requested bool) {
 	}
 	if uid < 0 {
 		reject("directory name %q is not a uid", name)
+		return
+	}
+	if !requested && uid >= DynamicUIDMin && uid <= DynamicUIDMax {
+		d.NotLoginSessions = append(d.NotLoginSessions, Session{UID: uid, Socket: path})
 		return
 	}
 	dirInfo, err := os.Lstat(dir)

@@ -32,6 +32,7 @@ func fanOutFunc[T any](ctx context.Context, c *Client, t Targets, op string, do 
 	res := &Results[T]{Op: op}
 	if t.all {
 		res.Skipped = d.Skipped
+		res.NotLoginSessions = d.NotLoginSessions
 	}
 	for uid, err := range d.Failed {
 		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: op, Err: err}})

@@ -75,6 +75,25 @@ type Results[T any] struct {
 	// Skipped are sockets discovery refused while targeting all sessions (with
 	// targeted uids, those are failed Outcomes instead).
 	Skipped []Skipped
+	// NotLoginSessions are sockets of dynamic-user uids left out while targeting all
+	// sessions (see Discovery); they are neither outcomes nor failures.
+	NotLoginSessions []Session
+}
+
+// UIDs returns the uid of every outcome, skipped socket and left-out session, in
+// that order (-1 for a skipped socket whose directory names no uid).
+func (r *Results[T]) UIDs() []int {
+	var uids []int
+	for _, o := range r.Outcomes {
+		uids = append(uids, o.UID)
+	}
+	for _, s := range r.Skipped {
+		uids = append(uids, s.UID)
+	}
+	for _, s := range r.NotLoginSessions {
+		uids = append(uids, s.UID)
+	}
+	return uids
 }
 
 // Succeeded returns the outcomes whose agents answered with success.
