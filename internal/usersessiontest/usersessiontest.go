@@ -36,6 +36,11 @@ type Options struct {
 	// UnitsFrom is a directory of user units installed instead of this build's
 	// (for instance Debian's snapd units, to compare against them). Implies no Agent.
 	UnitsFrom string
+	// ExtraUser takes the session's user from a pool that exists only in
+	// libnss-extrausers' database (/var/lib/extrausers, the user database of Ubuntu
+	// Core), and adds extrausers to /etc/nsswitch.conf until the test ends (one test
+	// process at a time; the file is put back as it was, also when the test fails).
+	ExtraUser bool
 }
 
 // Session is a running user manager for one throwaway user.
@@ -74,7 +79,12 @@ func Start(t testing.TB, opts Options) *Session {
 	t.Helper()
 	RequireRoot(t)
 	s := &Session{t: t}
-	s.User, s.lock = claimUser(t)
+	if opts.ExtraUser {
+		useExtraUsers(t)
+		s.User, s.lock = claimExtraUser(t)
+	} else {
+		s.User, s.lock = claimUser(t)
+	}
 	t.Cleanup(s.release)
 
 	args := []string{"start", s.User}
@@ -224,27 +234,42 @@ func (s *Session) mkdirAllOwned(dir string) error {
 	return nil
 }
 
-// claimUser takes the first pool user that no other test process holds. The lock is
-// an flock, so a crashed test process frees its user.
+// claimUser takes the first pool user that no other test process holds.
 func claimUser(t testing.TB) (string, *os.File) {
+	t.Helper()
+	name, lock, _ := claimFrom(t, "sat-u", poolSize)
+	return name, lock
+}
+
+// claimFrom takes the first of the users prefix01..prefixNN that no other test
+// process holds, and returns its name, lock and number. The lock is an flock, so a
+// crashed test process frees its user.
+func claimFrom(t testing.TB, prefix string, size int) (string, *os.File, int) {
+	t.Helper()
+	for i := 1; i <= size; i++ {
+		name := fmt.Sprintf("%s%02d", prefix, i)
+		f := openLock(t, name)
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			return name, f, i
+		}
+		f.Close()
+	}
+	t.Fatalf("cannot find a free test user: all %d %sNN are in use", size, prefix)
+	return "", nil, 0
+}
+
+// openLock opens the harness's lock file called name, shared by all test processes.
+func openLock(t testing.TB, name string) *os.File {
 	t.Helper()
 	dir := "/run/snapd-agent-harness/locks"
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatalf("cannot create %s: %v", dir, err)
 	}
-	for i := 1; i <= poolSize; i++ {
-		name := fmt.Sprintf("sat-u%02d", i)
-		f, err := os.OpenFile(filepath.Join(dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-		if err != nil {
-			t.Fatalf("cannot open lock for %s: %v", name, err)
-		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
-			return name, f
-		}
-		f.Close()
+	f, err := os.OpenFile(filepath.Join(dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatalf("cannot open lock %s: %v", name, err)
 	}
-	t.Fatalf("cannot find a free test user: all %d are in use", poolSize)
-	return "", nil
+	return f
 }
 
 var (

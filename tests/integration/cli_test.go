@@ -221,3 +221,25 @@ func TestCLISessionsEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+func TestCLINamesAUserOnlyExtraUsersKnows(t *testing.T) {
+	s := usersessiontest.Start(t, usersessiontest.Options{Agent: true, ExtraUser: true})
+	etc, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(etc), "\n"+s.User+":") {
+		t.Fatalf("%s is in /etc/passwd: the test would prove nothing", s.User)
+	}
+
+	r := runSnap(t, "sessions", "list", "--users="+s.User)
+	row := fmt.Sprintf("%d  %s  ", s.UID, s.User)
+	if r.code != 0 || !strings.Contains(r.stdout, row) {
+		t.Errorf("--users=%s: exit %d, stdout:\n%s\nstderr:\n%s", s.User, r.code, r.stdout, r.stderr)
+	}
+	r = runSnap(t, "sessions", "list", "--json", fmt.Sprintf("--users=%d", s.UID))
+	got := decodeSessionsJSON(t, r)
+	if e, ok := got[s.User]; r.code != 0 || !ok || !e.OK || e.UID == nil || *e.UID != s.UID {
+		t.Errorf("--users=%d --json: exit %d, %s", s.UID, r.code, r.stdout)
+	}
+}
