@@ -1,26 +1,42 @@
 # Build, test and install the snap user session agent.
+# Where `make install` puts things (README, "Building and installing"): the snap binary
+# in a directory of its own (SNAPDIR), never on PATH, where it would shadow the
+# distribution's snapd; root's `snap-sessions` in BINDIR; the user units and D-Bus
+# files where systemd and dbus-daemon read them before the distribution's.
 PREFIX ?= /usr
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
+SNAPDIR ?= $(LIBDIR)/usersession-agent
+ifeq ($(PREFIX),/usr)
+# /usr/lib/systemd/user, /usr/share/dbus-1/services and /usr/share/applications are the
+# packages' (snapd ships files of the same names there): /etc/systemd/user comes before
+# them in systemd's user unit path, /usr/local/share in dbus-daemon's service path and
+# in XDG_DATA_DIRS (there is no /etc one for either).
+USERUNITDIR ?= /etc/systemd/user
+DBUSSERVICEDIR ?= /usr/local/share/dbus-1/services
+APPLICATIONSDIR ?= /usr/local/share/applications
+else
 USERUNITDIR ?= $(LIBDIR)/systemd/user
 DBUSSERVICEDIR ?= $(PREFIX)/share/dbus-1/services
+APPLICATIONSDIR ?= $(PREFIX)/share/applications
+endif
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-# GNOME Shell looks up the desktop entry of a notification's application ID.
-APPLICATIONSDIR ?= $(PREFIX)/share/applications
+# APPLICATIONSDIR: GNOME Shell looks up the desktop entry of a notification's
+# application ID.
 DESTDIR ?=
 
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0-dev)
 # A static binary: no dynamic loader at every socket-activated start and no libc pages
-# in the agent's memory (measured: 1.6 MiB less RSS). User names are then read from
-# /etc/passwd only, without NSS. (Tests need cgo: -race.)
+# in the agent's memory (measured: 1.6 MiB less RSS). Without NSS in the binary, root's
+# commands look users up through getent (internal/userdb). (Tests need cgo: -race.)
 GOFLAGS_BUILD = -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 BUILDDIR ?= build
 # Dates the manual page (go-flags reads it), so that the same commit gives the same page.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build test check fmt-check vet race demo screenshot bench install clean
+.PHONY: all build test check fmt-check vet race demo screenshot bench install uninstall clean
 
 all: build
 
@@ -63,21 +79,16 @@ screenshot: build
 bench: build
 	./bench/run.sh
 
+# install and uninstall: build-aux/install says what they write and remove.
+INSTALL_ENV = DESTDIR="$(DESTDIR)" SNAPDIR="$(SNAPDIR)" BINDIR="$(BINDIR)" \
+	USERUNITDIR="$(USERUNITDIR)" DBUSSERVICEDIR="$(DBUSSERVICEDIR)" MANDIR="$(MANDIR)" \
+	BASHCOMPDIR="$(BASHCOMPDIR)" APPLICATIONSDIR="$(APPLICATIONSDIR)" BUILDDIR="$(BUILDDIR)"
+
 install: $(BUILDDIR)/snap $(BUILDDIR)/snap.8
-	install -D -m 0755 $(BUILDDIR)/snap $(DESTDIR)$(BINDIR)/snap
-	install -D -m 0644 $(BUILDDIR)/snap.8 $(DESTDIR)$(MANDIR)/man8/snap.8
-	install -D -m 0644 data/completion/bash/snap $(DESTDIR)$(BASHCOMPDIR)/snap
-	install -d $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(DBUSSERVICEDIR)
-	install -D -m 0644 data/applications/io.snapcraft.SessionAgent.desktop \
-		$(DESTDIR)$(APPLICATIONSDIR)/io.snapcraft.SessionAgent.desktop
-	for f in data/systemd-user/*; do \
-		sed 's|@bindir@|$(BINDIR)|g' $$f > $(DESTDIR)$(USERUNITDIR)/$$(basename $$f .in); \
-		chmod 0644 $(DESTDIR)$(USERUNITDIR)/$$(basename $$f .in); \
-	done
-	for f in data/dbus/*; do \
-		sed 's|@bindir@|$(BINDIR)|g' $$f > $(DESTDIR)$(DBUSSERVICEDIR)/$$(basename $$f .in); \
-		chmod 0644 $(DESTDIR)$(DBUSSERVICEDIR)/$$(basename $$f .in); \
-	done
+	$(INSTALL_ENV) ./build-aux/install install
+
+uninstall:
+	$(INSTALL_ENV) ./build-aux/install uninstall
 
 clean:
 	rm -rf $(BUILDDIR)

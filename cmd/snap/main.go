@@ -52,7 +52,7 @@ every user session on the system.`
 		}
 	}
 	// Shell completion (GO_FLAGS_COMPLETION=1 snap ARGS..., as
-	// data/completion/bash/snap runs it) writes one candidate a line; go-flags' own
+	// data/completion/bash/snap-sessions runs it) writes one candidate a line; go-flags' own
 	// handler would write to os.Stdout and exit the process.
 	parser.CompletionHandler = func(items []flags.Completion) {
 		for _, item := range items {

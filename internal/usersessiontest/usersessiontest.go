@@ -234,6 +234,16 @@ func (s *Session) mkdirAllOwned(dir string) error {
 	return nil
 }
 
+// ClaimUser takes a user from the pool for a test that starts the user's session
+// itself (through tests/lib/user-session); the user is free again when the test ends.
+func ClaimUser(t testing.TB) string {
+	t.Helper()
+	RequireRoot(t)
+	name, lock := claimUser(t)
+	t.Cleanup(func() { lock.Close() })
+	return name
+}
+
 // claimUser takes the first pool user that no other test process holds.
 func claimUser(t testing.TB) (string, *os.File) {
 	t.Helper()

@@ -76,7 +76,7 @@ func TestInstalledManualPageAndCompletion(t *testing.T) {
 	mustRun(t, "../..", "make", "install", "DESTDIR="+root, "BUILDDIR="+build, "PREFIX=/usr")
 
 	page := filepath.Join(root, "usr/share/man/man8/snap.8")
-	unit, err := os.ReadFile(filepath.Join(root, "usr/lib/systemd/user/snapd.session-agent.service"))
+	unit, err := os.ReadFile(filepath.Join(root, "etc/systemd/user/snapd.session-agent.service"))
 	if err != nil || !bytes.Contains(unit, []byte("Documentation=man:snap(8)")) {
 		t.Errorf("the installed unit does not point at man:snap(8) (%v)", err)
 	}
@@ -108,7 +108,7 @@ func TestInstalledManualPageAndCompletion(t *testing.T) {
 		t.Errorf("snap help sessions stop (exit %d):\n%s\nsnap sessions stop --help:\n%s", h.code, h.stdout, help.stdout)
 	}
 
-	completion := filepath.Join(root, "usr/share/bash-completion/completions/snap")
+	completion := filepath.Join(root, "usr/share/bash-completion/completions/snap-sessions")
 	for _, tc := range []struct {
 		words []string
 		want  []string
@@ -117,7 +117,7 @@ func TestInstalledManualPageAndCompletion(t *testing.T) {
 		{[]string{"sessions", "stop", "--d"}, []string{"--disable"}},
 		{[]string{"he"}, []string{"help"}},
 	} {
-		script := `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _snap; printf '%s\n' "${COMPREPLY[@]}"`
+		script := `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _snap_sessions; printf '%s\n' "${COMPREPLY[@]}"`
 		got := strings.Fields(mustRun(t, "", "bash", append([]string{"-c", script, "bash", completion, bin}, tc.words...)...))
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("completing %q: %q, want %q", tc.words, got, tc.want)
