@@ -435,3 +435,30 @@ func cgroupProcs(t *testing.T, uid int, unit string) []int {
 	})
 	return procs
 }
+
+// ResetFailed brings a failed unit back to inactive (the agent calls it on its own
+// unit after every clean exit, to reset its start counter). UnitOfPID finds the unit
+// of a process.
+func TestResetFailedAndUnitOfPID(t *testing.T) {
+	t.Parallel()
+	_, m := session(t, "snap.foo.fail.service", "snap.foo.svc.service")
+	if err := m.Start(t.Context(), "snap.foo.fail.service"); err == nil {
+		t.Fatal("snap.foo.fail.service started")
+	}
+	if st := status(t, m, "snap.foo.fail.service"); st.ActiveState != "failed" {
+		t.Fatalf("after a failed start: %+v", st)
+	}
+	if err := m.ResetFailed(t.Context(), "snap.foo.fail.service"); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(t, m, "snap.foo.fail.service"); st.ActiveState != "inactive" {
+		t.Errorf("after ResetFailed: %+v", st)
+	}
+	if err := m.Start(t.Context(), "snap.foo.svc.service"); err != nil {
+		t.Fatal(err)
+	}
+	pid := status(t, m, "snap.foo.svc.service").MainPID
+	if got, err := m.UnitOfPID(t.Context(), pid); err != nil || got != "snap.foo.svc.service" {
+		t.Errorf("UnitOfPID(%d) = %q, %v; want snap.foo.svc.service", pid, got, err)
+	}
+}

@@ -2,6 +2,7 @@ package systemd
 
 import (
 	"context"
+	"fmt"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 )
@@ -80,4 +81,34 @@ func (m *Manager) Property(ctx context.Context, unit, iface, name string) (any, 
 		return nil, callError(ctx, "get property "+name+" of", unit, err)
 	}
 	return p.Value.Value(), nil
+}
+
+// UnitOfPID returns the name of the unit process pid runs in (GetUnitByPID).
+func (m *Manager) UnitOfPID(ctx context.Context, pid uint32) (string, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	l, err := m.current(ctx)
+	if err != nil {
+		return "", err
+	}
+	name, err := l.conn.GetUnitNameByPID(ctx, pid)
+	if err != nil {
+		return "", callError(ctx, "find the unit of", fmt.Sprintf("pid %d", pid), err)
+	}
+	return name, nil
+}
+
+// ResetFailed resets unit's failed state and its start rate limit counter, as
+// `systemctl reset-failed` does.
+func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	l, err := m.current(ctx)
+	if err != nil {
+		return err
+	}
+	if err := l.conn.ResetFailedUnitContext(ctx, unit); err != nil {
+		return callError(ctx, "reset the failed state of", unit, err)
+	}
+	return nil
 }
