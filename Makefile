@@ -36,7 +36,7 @@ BUILDDIR ?= build
 # Dates the manual page (go-flags reads it), so that the same commit gives the same page.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build test check fmt-check vet race demo screenshot bench install uninstall clean
+.PHONY: all build test check fmt-check vet race demo screenshot bench bench-notifications install uninstall clean
 
 all: build
 
@@ -78,6 +78,9 @@ screenshot: build
 
 bench: build
 	./bench/run.sh
+
+bench-notifications: build
+	./bench/notifications.sh
 
 # install and uninstall: build-aux/install says what they write and remove.
 INSTALL_ENV = DESTDIR="$(DESTDIR)" SNAPDIR="$(SNAPDIR)" BINDIR="$(BINDIR)" \

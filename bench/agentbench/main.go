@@ -61,6 +61,10 @@ func main() {
 	flag.IntVar(&b.coldRuns, "cold-runs", 30, "cold starts to take the median of")
 	flag.DurationVar(&b.warmFor, "warm-for", 3*time.Second, "how long each warm run lasts")
 	services := flag.Int("services", 0, "measure service control instead, over this many rounds")
+	notify := flag.Int("notify", -1, "measure notifications instead: this many pending-refresh posts (0: idle RSS only)")
+	andUser := flag.String("and-user", "", "with -notify, a second user whose agent takes turns with the first")
+	andLabel := flag.String("and-label", "", "name of the second agent in the results")
+	notifyTable := flag.Bool("notify-table", false, "print markdown tables of three notification result files: snapd and this agent, this agent without a bus, the build before notifications")
 	servicesTable := flag.Bool("services-table", false, "print a markdown table of two service result files (baseline first)")
 	table := flag.Bool("table", false, "print a markdown table of the two result files given as arguments (baseline first)")
 	flag.Parse()
@@ -94,6 +98,24 @@ func main() {
 		printServicesTable(os.Stdout, base, cand, map[string]float64{"start": 0.3, "stop": 0.25, "status": 0.1, "daemon-reload": 0.7})
 		return
 	}
+	if *notifyTable {
+		if flag.NArg() != 3 {
+			fail(fmt.Errorf("-notify-table needs three result files"))
+		}
+		var rs []*NotifyResult
+		for i, p := range flag.Args() {
+			r, err := readNotifyResults(p)
+			if err != nil {
+				fail(err)
+			}
+			if want := map[bool]int{true: 2, false: 1}[i == 0]; len(r) != want {
+				fail(fmt.Errorf("%s: %d results, want %d", p, len(r), want))
+			}
+			rs = append(rs, r...)
+		}
+		printNotifyTables(os.Stdout, rs[0], rs[1], rs[2], rs[3])
+		return
+	}
 	if b.user == "" {
 		fmt.Fprintln(os.Stderr, "agentbench: -user is required")
 		os.Exit(2)
@@ -104,9 +126,22 @@ func main() {
 	}
 	b.sock = filepath.Join("/run/user", u.Uid, "snapd-session-agent.socket")
 	var res any
-	if *services > 0 {
+	switch {
+	case *services > 0:
 		res, err = b.runServices(label, *services)
-	} else {
+	case *notify >= 0:
+		benches, labels := []*bench{&b}, []string{label}
+		if *andUser != "" {
+			u, err := user.Lookup(*andUser)
+			if err != nil {
+				fail(err)
+			}
+			other := b
+			other.user, other.sock = *andUser, filepath.Join("/run/user", u.Uid, "snapd-session-agent.socket")
+			benches, labels = append(benches, &other), append(labels, *andLabel)
+		}
+		res, err = runNotify(benches, labels, *notify)
+	default:
 		res, err = b.run(label)
 	}
 	if err != nil {
@@ -183,23 +218,12 @@ func (b *bench) run(label string) (*Result, error) {
 	res.CPUPerReqUs = float64(cpu1-cpu0) * 1e6 / float64(clockTicks) / float64(n1+n8)
 
 	// Idle memory: a fresh agent that served a few requests, then sat idle.
-	if err := b.stopAgent(); err != nil {
+	if res.IdleRSSMiB, err = b.idleRSS(); err != nil {
 		return nil, err
 	}
-	for i := 0; i < 10; i++ {
-		if _, err := get(b.sock, "/v1/session-info"); err != nil {
-			return nil, err
-		}
-	}
-	time.Sleep(time.Second)
 	if pid, err = b.agentPID(); err != nil {
 		return nil, err
 	}
-	rss, err := procfs.StatusField(pid, "VmRSS")
-	if err != nil {
-		return nil, err
-	}
-	res.IdleRSSMiB = float64(rss) / 1024
 
 	// Threads while 1000 connections sit idle, and whether others are still served.
 	conns := make([]net.Conn, 0, 1000)

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -28,14 +27,21 @@ type Entry struct {
 // by snapd from what snaps ship.
 const maxSize = 256 << 10
 
-// namePattern is what a desktop entry name (the file name without ".desktop") may
-// be: snapd names them SNAP[+KEY]_APP, and a path or a dot-file must never get
-// through.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]{0,254}$`)
-
-// ValidName says whether name may name a desktop entry in a directory.
+// ValidName says whether name may name a desktop entry in a directory (the file name
+// without ".desktop"): 1 to 255 ASCII letters, digits, '_', '.', '+' or '-', starting
+// with a letter or digit, without "..". snapd names them SNAP[+KEY]_APP; a path or a
+// dot-file must never get through.
 func ValidName(name string) bool {
-	return namePattern.MatchString(name) && !strings.Contains(name, "..")
+	if name == "" || len(name) > 255 || strings.Contains(name, "..") {
+		return false
+	}
+	for i, c := range []byte(name) {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || !strings.ContainsRune("_.+-", rune(c))) {
+			return false
+		}
+	}
+	return true
 }
 
 // Read reads entry name (without ".desktop") from dir, with Name in locale (a POSIX

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/godbus/dbus/v5/introspect"
 )
 
 // GNOME Shell's notification service, as GLib's GNotification speaks it
@@ -110,25 +109,13 @@ func appPath(appID string) dbus.ObjectPath {
 }
 
 func exportApplication(conn *dbus.Conn, m *Manager) error {
-	path := appPath(m.cfg.AppID)
-	app := &application{m: m}
-	node := &introspect.Node{
-		Name: string(path),
-		Interfaces: []introspect.Interface{
-			introspect.IntrospectData,
-			{Name: applicationIface, Methods: introspect.Methods(app)},
-		},
-	}
-	if err := conn.Export(app, path, applicationIface); err != nil {
-		return err
-	}
-	return conn.Export(introspect.NewIntrospectable(node), path, "org.freedesktop.DBus.Introspectable")
+	// No introspection data: GNOME Shell calls ActivateAction without asking, and
+	// godbus's introspect package (encoding/xml) would cost the agent idle memory.
+	return conn.Export(&application{m: m}, appPath(m.cfg.AppID), applicationIface)
 }
 
 func unexportApplication(conn *dbus.Conn, m *Manager) {
-	path := appPath(m.cfg.AppID)
-	conn.Export(nil, path, applicationIface)
-	conn.Export(nil, path, "org.freedesktop.DBus.Introspectable")
+	conn.Export(nil, appPath(m.cfg.AppID), applicationIface)
 }
 
 // Activate is the application being launched; a notification without a default

@@ -2,7 +2,6 @@ package notification
 
 import (
 	"fmt"
-	"regexp"
 	"time"
 	"unicode/utf8"
 )
@@ -82,9 +81,22 @@ const (
 	MaxExpire  = 24 * time.Hour
 )
 
-// actionIDPattern is what an action ID may be: it travels as a freedesktop action key
-// and inside a GTK action target, and comes back to root verbatim.
-var actionIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+// validActionID says whether id may be an action ID: 1 to 64 ASCII letters, digits,
+// '.', '_' or '-', starting with a letter or digit. It travels as a freedesktop action
+// key and inside a GTK action target, and comes back to root verbatim. (A loop, not a
+// regexp: regexp costs the agent's idle memory more than this saves in reading.)
+func validActionID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i, c := range []byte(id) {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || (c != '.' && c != '_' && c != '-')) {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks msg against the limits; a fault is an *Error of kind KindInvalid.
 func (msg *Message) Validate() error {
@@ -127,7 +139,7 @@ func (msg *Message) Validate() error {
 	seen := make(map[string]bool, len(msg.Actions))
 	for _, a := range msg.Actions {
 		switch {
-		case !actionIDPattern.MatchString(a.ID):
+		case !validActionID(a.ID):
 			return invalidf("cannot use action id %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", a.ID)
 		case seen[a.ID]:
 			return invalidf("cannot use action id %q twice", a.ID)

@@ -6,7 +6,6 @@ package snaprefresh
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -40,21 +39,42 @@ type Pending struct {
 	BusyAppDesktopEntry string
 }
 
-// Snap names (snap/naming in snapd): 2 to 40 lower-case letters, digits and single
-// hyphens, at least one letter, no hyphen at either end; an instance key is 1 to 10
-// lower-case letters and digits after an underscore.
-var (
-	snapNamePattern    = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	instanceKeyPattern = regexp.MustCompile(`^[a-z0-9]{1,10}$`)
-)
-
-// ValidateInstanceName checks name as snap does: "name" or "name_key".
+// ValidateInstanceName checks name as snap does (snap/naming in snapd): "name" or
+// "name_key", where the snap name is 2 to 40 lower-case letters, digits and single
+// hyphens, with at least one letter and no hyphen at either end, and the instance
+// key 1 to 10 lower-case letters and digits. (Loops, not regexps: regexp costs the
+// agent's idle memory.)
 func ValidateInstanceName(name string) error {
+	lowerOrDigit := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	validSnap := func(s string) bool {
+		if len(s) < 2 || len(s) > 40 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
+			return false
+		}
+		letter := false
+		for _, c := range []byte(s) {
+			if c != '-' && !lowerOrDigit(c) {
+				return false
+			}
+			letter = letter || c >= 'a' && c <= 'z'
+		}
+		return letter
+	}
+	validKey := func(s string) bool {
+		if len(s) < 1 || len(s) > 10 {
+			return false
+		}
+		for _, c := range []byte(s) {
+			if !lowerOrDigit(c) {
+				return false
+			}
+		}
+		return true
+	}
 	snap, key, hasKey := strings.Cut(name, "_")
 	switch {
-	case len(snap) < 2 || len(snap) > 40 || !snapNamePattern.MatchString(snap) || !strings.ContainsAny(snap, "abcdefghijklmnopqrstuvwxyz"):
+	case !validSnap(snap):
 		return fmt.Errorf("invalid instance name %q: the snap name must be 2 to 40 lower-case letters, digits and single hyphens, with a letter", name)
-	case hasKey && !instanceKeyPattern.MatchString(key):
+	case hasKey && !validKey(key):
 		return fmt.Errorf("invalid instance name %q: the instance key must be 1 to 10 lower-case letters and digits", name)
 	}
 	return nil

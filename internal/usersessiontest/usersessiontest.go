@@ -186,6 +186,20 @@ func (s *Session) Manager() *systemd.Manager {
 	return m
 }
 
+// Desktop gives the session an X display (Xvfb on :UID, DISPLAY in the manager's
+// environment) and, unless dunstrc is empty, that configuration file for dunst, which
+// D-Bus activation then starts on the first notification.
+func (s *Session) Desktop(dunstrc string) {
+	s.t.Helper()
+	args := []string{"desktop", s.User}
+	if dunstrc != "" {
+		args = append(args, dunstrc)
+	}
+	if out, err := scriptOutput(nil, args...); err != nil {
+		s.t.Fatalf("cannot give %s a desktop: %v\n%s", s.User, err, out)
+	}
+}
+
 // Systemctl runs `systemctl --user ARGS` as the user and returns its combined output.
 func (s *Session) Systemctl(args ...string) (string, error) {
 	return scriptOutput(nil, append([]string{"systemctl", s.User}, args...)...)

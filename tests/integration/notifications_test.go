@@ -35,36 +35,14 @@ func startDesktopSession(t *testing.T) *desktopSession {
 		}
 	}
 	s := agentSession(t, 0)
-	// Xvfb as a user needs the shared socket directory X would have made at boot.
-	if err := os.MkdirAll("/tmp/.X11-unix", 0o1777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod("/tmp/.X11-unix", 0o1777|os.ModeSticky); err != nil {
-		t.Fatal(err)
-	}
-	// One display per pool user: sessions run in parallel.
-	display := ":" + strconv.Itoa(s.UID)
-	runAs(t, s, "systemd-run", "--user", "--collect", "--unit=xvfb", "--",
-		"Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp")
-	mustSystemctl(t, s, "set-environment", "DISPLAY="+display)
-
 	d := &desktopSession{Session: s, choice: filepath.Join(s.Home, "dmenu-choice")}
-	dir := filepath.Join(s.Home, ".config", "dunst")
 	dmenu := filepath.Join(s.Home, "dmenu")
 	writeOwned(t, s, dmenu, fmt.Sprintf("#!/bin/sh\ngrep -m1 -F -- \"#$(cat %s) (\"\n", d.choice), 0o755)
-	for _, p := range []string{filepath.Dir(dir), dir} {
-		if err := os.MkdirAll(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(p, s.UID, s.GID); err != nil {
-			t.Fatal(err)
-		}
+	dunstrc := filepath.Join(t.TempDir(), "dunstrc")
+	if err := os.WriteFile(dunstrc, []byte("[global]\ndmenu = "+dmenu+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	writeOwned(t, s, filepath.Join(dir, "dunstrc"), "[global]\ndmenu = "+dmenu+"\n", 0o644)
-	waitFor(t, 20*time.Second, "Xvfb to take its display", func() bool {
-		_, err := os.Stat("/tmp/.X11-unix/X" + strconv.Itoa(s.UID))
-		return err == nil
-	})
+	s.Desktop(dunstrc)
 	return d
 }
 
