@@ -109,13 +109,21 @@ func appPath(appID string) dbus.ObjectPath {
 }
 
 func exportApplication(conn *dbus.Conn, m *Manager) error {
-	// No introspection data: GNOME Shell calls ActivateAction without asking, and
-	// godbus's introspect package (encoding/xml) would cost the agent idle memory.
-	return conn.Export(&application{m: m}, appPath(m.cfg.AppID), applicationIface)
+	// A method table rather than Export(app): exporting a value makes godbus look its
+	// methods up by name through reflection, which keeps every exported method of the
+	// binary in it (1.6 MB more agent, measured in idle RSS). No introspection data
+	// either: GNOME Shell calls ActivateAction without asking, and godbus's introspect
+	// package (encoding/xml) would cost the agent memory too.
+	app := &application{m: m}
+	return conn.ExportMethodTable(map[string]any{
+		"Activate":       app.Activate,
+		"Open":           app.Open,
+		"ActivateAction": app.ActivateAction,
+	}, appPath(m.cfg.AppID), applicationIface)
 }
 
 func unexportApplication(conn *dbus.Conn, m *Manager) {
-	conn.Export(nil, appPath(m.cfg.AppID), applicationIface)
+	conn.ExportMethodTable(nil, appPath(m.cfg.AppID), applicationIface)
 }
 
 // Activate is the application being launched; a notification without a default
