@@ -59,8 +59,8 @@ func TestEscapeJSONKeepsValuesAndEscapesEveryNonGraphicRune(t *testing.T) {
 const hostileText = "\n1234  root  fake\x1b]0;pwned\x07\u009b2J\u202eevil"
 
 // hostileAgent answers every call with hostileText wherever the agent chooses the
-// text: its version, unit names and states, killed units, error messages and
-// per-unit reasons.
+// text: its version, unit ids and states, error messages and per-unit reasons. Unit
+// names and killed units must be those asked, or the whole answer is refused.
 func hostileAgent(w http.ResponseWriter, r *http.Request) {
 	reply := func(status int, typ string, result any) {
 		w.Header().Set("Content-Type", "application/json")
@@ -73,12 +73,12 @@ func hostileAgent(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusOK, wire.ResponseTypeSync, wire.SessionInfo{Version: hostileText})
 	case wire.PathServiceStatus:
 		reply(http.StatusOK, wire.ResponseTypeSync, []wire.ServiceUnitStatus{{
-			Name: "a.service" + hostileText, ActiveState: hostileText, Installed: true,
+			Name: "a.service", ID: "a.service" + hostileText, ActiveState: hostileText, Installed: true,
 		}})
 	case wire.PathServiceControl:
 		json.NewDecoder(r.Body).Decode(&inst)
 		if inst.Action == wire.ActionStop {
-			reply(http.StatusOK, wire.ResponseTypeSync, wire.ServiceControlResult{Killed: []string{"a.service" + hostileText}})
+			reply(http.StatusOK, wire.ResponseTypeSync, wire.ServiceControlResult{Killed: []string{"a.service"}})
 			return
 		}
 		reply(http.StatusInternalServerError, wire.ResponseTypeError, map[string]any{
@@ -134,10 +134,10 @@ func TestAHostileAgentCannotForgeRowsOrReachTheTerminal(t *testing.T) {
 		stdoutLines int
 	}{
 		{args: []string{"list"}, stdoutLines: 2, stdoutHas: "  " + escaped + "  ok\n"},
-		{args: []string{"status", "a.service"}, stdoutLines: 2, stdoutHas: "a.service" + escaped + "  disabled  " + escaped},
+		{args: []string{"status", "a.service"}, stdoutLines: 2, stdoutHas: "a.service  disabled  " + escaped},
 		// The units' rows are the units asked for: a killed unit the agent made up
 		// is not one of them.
-		{args: []string{"stop", "a.service"}, stdoutLines: 2, stdoutHas: "  a.service  stopped\n"},
+		{args: []string{"stop", "a.service"}, stdoutLines: 2, stdoutHas: "  a.service  killed\n"},
 		{args: []string{"start", "a.service"}, status: 1, errLines: 1, stdoutLines: 2,
 			stdoutHas: "error: agent error\n",
 			stderrHas: "): cannot start" + escaped + " (a.service" + escaped + ": fake" + escaped + ")\n"},

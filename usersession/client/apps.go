@@ -28,5 +28,7 @@ func (c *Client) KillApps(ctx context.Context, t Targets, snaps []string, signal
 		path:   wire.PathAppControl,
 		body:   wire.AppInstruction{Action: wire.ActionKill, Snaps: snaps, Signal: signal},
 		limits: c.quickLimits(),
+		asked:  snaps,
+		check:  checkScopes(snaps),
 	})
 }

@@ -26,6 +26,11 @@ type request struct {
 	query  url.Values
 	body   any
 	limits limits
+	// asked are the units or snaps the request names; they bound the answer.
+	asked []string
+	// check, if set, refuses a decoded result (a T of the fan-out) that does not
+	// answer what was asked.
+	check func(result any) error
 }
 
 // call sends r to one agent and returns the raw result of a successful answer. Its
@@ -96,6 +101,9 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 	}
 	if int64(len(data)) > limit {
 		return nil, &InvalidResponseError{Status: resp.StatusCode, Err: &ResponseTooLargeError{Limit: limit}}
+	}
+	if err := checkMembers(data, memberBudget(len(r.asked))); err != nil {
+		return nil, &InvalidResponseError{Status: resp.StatusCode, Reason: err.Error()}
 	}
 	return decodeEnvelope(resp.StatusCode, data)
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -12,12 +13,18 @@ import (
 // waits for all of them: it returns only when every call it started has ended.
 func fanOut[T any](ctx context.Context, c *Client, t Targets, r *request) (*Results[T], error) {
 	return fanOutFunc(ctx, c, t, r.op, func(ctx context.Context, s Session) (T, error) {
+		var zero T
 		raw, err := c.call(ctx, s, r)
 		if err != nil {
-			var zero T
 			return zero, err
 		}
-		return decodeResult[T](raw)
+		v, err := decodeResult[T](raw)
+		if err == nil && r.check != nil {
+			if cerr := r.check(v); cerr != nil {
+				return zero, &InvalidResponseError{Status: http.StatusOK, Reason: cerr.Error()}
+			}
+		}
+		return v, err
 	})
 }
 

@@ -267,3 +267,37 @@ func TestAgentConnectionsCarryTheWholeCallDeadline(t *testing.T) {
 		t.Errorf("read from a silent agent: want the deadline's error, got %v", err)
 	}
 }
+
+// What root builds from an answer is bounded by what it asked: a 1 MiB answer of
+// empty entries, or an entry for a unit nobody asked for, is an invalid answer, and
+// the honest session's result is intact.
+func TestStatusAnswersAreBoundedByWhatWasAsked(t *testing.T) {
+	clienttest.RequireRoot(t)
+	f := clienttest.NewFleet(t)
+	const good, flood, extra = 42201, 42202, 42203
+	f.Start(good, clienttest.Good)
+	f.Start(flood, clienttest.StatusFlood)
+	f.Start(extra, clienttest.StatusExtra)
+	c := client.New(client.Options{RuntimeDir: f.Base})
+	units := []string{"snap.a.one.service", "snap.a.two.service"}
+
+	res, err := c.ServiceStatus(t.Context(), client.UIDs(good, flood, extra), units)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.Outcomes[0]; !o.OK() || len(o.Result) != 2 || o.Result[0].Name != units[0] || o.Result[1].Name != units[1] {
+		t.Errorf("good agent: %+v", o)
+	}
+	for _, tc := range []struct {
+		o    client.Outcome[[]wire.ServiceUnitStatus]
+		want string
+	}{
+		{res.Outcomes[1], "answer holds more than 384 entries"},
+		{res.Outcomes[2], `status entry for "snap.unasked.app.service", which was not asked for`},
+	} {
+		var ie *client.InvalidResponseError
+		if !errors.As(tc.o.Err, &ie) || !strings.Contains(ie.Reason, tc.want) || tc.o.Result != nil {
+			t.Errorf("uid %d: want an invalid answer (%s) and no result, got %v, %d entries", tc.o.UID, tc.want, tc.o.Err, len(tc.o.Result))
+		}
+	}
+}

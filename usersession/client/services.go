@@ -48,6 +48,8 @@ func (c *Client) serviceControl(ctx context.Context, t Targets, op string, inst 
 		path:   wire.PathServiceControl,
 		body:   inst,
 		limits: c.serviceLimits(),
+		asked:  inst.Services,
+		check:  checkKilled(inst.Services),
 	})
 }
 
@@ -65,6 +67,8 @@ func (c *Client) ServiceStatus(ctx context.Context, t Targets, units []string) (
 		path:   wire.PathServiceStatus,
 		query:  url.Values{"services": {strings.Join(units, ",")}},
 		limits: c.quickLimits(),
+		asked:  units,
+		check:  checkStatuses(units),
 	})
 }
 

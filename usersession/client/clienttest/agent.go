@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -48,7 +49,17 @@ const (
 	// so that Go's HTTP client hands over the raw connection, and then says nothing
 	// more until the client hangs up.
 	SwitchProtocols = "switch-protocols"
+	// StatusFlood answers service-status with just under 1 MiB of empty entries
+	// ([{},{},...], about 350,000 of them), whatever was asked; other calls as Good.
+	StatusFlood = "status-flood"
+	// StatusExtra answers service-status as Good would, with the last unit asked
+	// replaced by a unit nobody asked for; other calls as Good.
+	StatusExtra = "status-extra"
 )
+
+// StatusFloodSize is the size of StatusFlood's answer, under the client's default
+// cap.
+const StatusFloodSize = 1<<20 - 64
 
 // HugeSize is how much Huge and HugeContentLength send.
 const HugeSize = 100 << 20
@@ -76,6 +87,22 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	switch a.behaviour {
 	case Good, Snapd, Snapd257:
 		a.serveGood(w, r)
+	case StatusFlood, StatusExtra:
+		if r.URL.Path != wire.PathServiceStatus {
+			a.serveGood(w, r)
+			return
+		}
+		if a.behaviour == StatusExtra {
+			asked := strings.Split(r.URL.Query().Get("services"), ",")
+			asked[len(asked)-1] = "snap.unasked.app.service"
+			r.URL.RawQuery = url.Values{"services": {strings.Join(asked, ",")}}.Encode()
+			a.serveGood(w, r)
+			return
+		}
+		head, tail := `{"type":"sync","status-code":200,"status":"OK","result":[{}`, "]}"
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte(head + strings.Repeat(",{}", (StatusFloodSize-len(head)-len(tail))/3) + tail))
 	case Hang:
 		<-r.Context().Done()
 	case TrickleHeaders:
