@@ -171,6 +171,7 @@ func statusToWire(st notification.Status) *wire.NotificationStatus {
 		State:        string(st.State),
 		Action:       st.Action,
 		Server:       st.Server,
+		ServerName:   st.ServerName,
 		ActionsShown: st.ActionsShown,
 	}
 }

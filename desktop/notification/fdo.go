@@ -31,39 +31,45 @@ type fdoBackend struct {
 
 func (b *fdoBackend) name() string { return ServerFreedesktop }
 
-// capabilities returns the server's GetCapabilities, asked once per server.
-func (b *fdoBackend) capabilities(ctx context.Context) (map[string]bool, error) {
+// fdoServer is what the freedesktop server says of itself, asked once per server.
+type fdoServer struct {
+	caps map[string]bool
+	// name and version from GetServerInformation, such as "dunst 1.9.0"; empty
+	// when it did not say.
+	name string
+}
+
+// server returns the server's capabilities and name, asked once per server: a post
+// offers actions only where it lists "actions" and escapes the body where it lists
+// "body-markup".
+func (b *fdoBackend) server(ctx context.Context) (*fdoServer, error) {
 	b.m.mu.Lock()
-	caps := b.m.fdoCaps
+	srv := b.m.fdoServer
 	gen := b.m.ownerGen[fdoName]
 	b.m.mu.Unlock()
-	if caps != nil {
-		return caps, nil
+	if srv != nil {
+		return srv, nil
 	}
 	var list []string
 	if err := b.m.call(ctx, b.obj, fdoName+".GetCapabilities").Store(&list); err != nil {
 		return nil, callError("cannot ask the notification server what it supports", err, b.m.cfg.CallTimeout)
 	}
-	caps = make(map[string]bool, len(list))
+	srv = &fdoServer{caps: make(map[string]bool, len(list))}
 	for _, c := range list {
-		caps[c] = true
+		srv.caps[c] = true
+	}
+	// The name only labels the notifications: a server that will not say is still
+	// used.
+	var name, vendor, version, specVersion string
+	if b.m.call(ctx, b.obj, fdoName+".GetServerInformation").Store(&name, &vendor, &version, &specVersion) == nil {
+		srv.name = strings.TrimSpace(name + " " + version)
 	}
 	b.m.mu.Lock()
 	if b.m.ownerGen[fdoName] == gen {
-		b.m.fdoCaps = caps
+		b.m.fdoServer = srv
 	}
 	b.m.mu.Unlock()
-	return caps, nil
-}
-
-// ServerInformation returns what GetServerInformation says of the freedesktop server:
-// its name, vendor, version and specification version.
-func (m *Manager) ServerInformation(ctx context.Context) (name, vendor, version, specVersion string, err error) {
-	err = m.call(ctx, m.fdo.obj, fdoName+".GetServerInformation").Store(&name, &vendor, &version, &specVersion)
-	if err != nil {
-		err = callError("cannot ask the notification server who it is", err, m.cfg.CallTimeout)
-	}
-	return name, vendor, version, specVersion, err
+	return srv, nil
 }
 
 // bodyMarkup escapes the three characters the specification's body markup gives a
@@ -71,19 +77,20 @@ func (m *Manager) ServerInformation(ctx context.Context) (name, vendor, version,
 var bodyMarkup = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func (b *fdoBackend) post(ctx context.Context, e *entry, msg *Message) error {
-	caps, err := b.capabilities(ctx)
+	srv, err := b.server(ctx)
 	if err != nil {
 		return err
 	}
+	e.status.ServerName = srv.name
 	var actions []string
-	if caps["actions"] {
+	if srv.caps["actions"] {
 		for _, a := range msg.Actions {
 			actions = append(actions, a.ID, a.Label)
 		}
 	}
 	e.status.ActionsShown = len(actions) > 0
 	body := msg.Body
-	if caps["body-markup"] {
+	if srv.caps["body-markup"] {
 		body = bodyMarkup.Replace(body)
 	}
 	hints := map[string]dbus.Variant{"urgency": dbus.MakeVariant(byte(msg.Urgency))}

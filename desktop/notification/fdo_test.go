@@ -34,7 +34,8 @@ func TestDunstReportsTheChosenAction(t *testing.T) {
 	m := newManager(t, bus, notification.Config{})
 
 	st := post(t, m, "q1", question)
-	if st.State != notification.StateShown || st.Server != notification.ServerFreedesktop || !st.ActionsShown {
+	if st.State != notification.StateShown || st.Server != notification.ServerFreedesktop || !st.ActionsShown ||
+		!strings.HasPrefix(st.ServerName, "dunst ") {
 		t.Fatalf("posted: %+v", st)
 	}
 	if n := d.displayed(t); n != 1 {

@@ -48,6 +48,9 @@ type Status struct {
 	Action string
 	// Server is the protocol it was posted with: ServerFreedesktop or ServerGTK.
 	Server string
+	// ServerName is the freedesktop server's name and version (GetServerInformation),
+	// such as "dunst 1.9.0"; empty for GTK, which does not say.
+	ServerName string
 	// ActionsShown says the server shows the message's actions: false without
 	// actions, or on a freedesktop server without the "actions" capability.
 	ActionsShown bool
@@ -149,8 +152,9 @@ type Manager struct {
 	// raced a change is not cached.
 	owners   map[string]string
 	ownerGen map[string]uint64
-	// fdoCaps caches the freedesktop server's capabilities until it changes owner.
-	fdoCaps map[string]bool
+	// fdoServer caches what the freedesktop server says of itself until it changes
+	// owner.
+	fdoServer *fdoServer
 }
 
 // New returns a manager posting on conn. Before it returns it exports the
@@ -235,7 +239,7 @@ func (m *Manager) handleSignal(sig *dbus.Signal) {
 		m.owners[name] = newOwner
 		m.ownerGen[name]++
 		if name == fdoName {
-			m.fdoCaps = nil
+			m.fdoServer = nil
 			m.orphans = nil
 		}
 		m.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -133,15 +134,22 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 	r = wait()
 	var st wire.NotificationStatus
 	e := decodeSessionsJSON(t, r)[d.User]
-	if err := json.Unmarshal(e.Result, &st); err != nil || r.code != 0 || st.State != wire.NotificationStateDismissed || st.Server != "freedesktop" {
+	if err := json.Unmarshal(e.Result, &st); err != nil || r.code != 0 || st.State != wire.NotificationStateDismissed ||
+		st.Server != "freedesktop" || !strings.HasPrefix(st.ServerName, "dunst ") {
 		t.Fatalf("notify --json after dunstctl close: exit %d, %+v\n%s%s", r.code, st, r.stdout, r.stderr)
 	}
 
-	// No answer within the wait.
+	// No answer within the wait; then root takes the question down.
 	r = runSnap(t, "sessions", "notify", users, "--wait=1s", "--action=ok:OK", "Nobody answers")
 	if r.code != 0 || !strings.Contains(tableRow(t, r.stdout, d.Session), "no answer") {
 		t.Fatalf("notify without an answer: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	id := strings.Fields(tableRow(t, r.stdout, d.Session))[2]
+	closed, err := client.New(client.Options{}).CloseNotification(t.Context(), client.UIDs(d.UID), id)
+	if err != nil || len(closed.Outcomes) != 1 || !closed.Outcomes[0].OK() || closed.Outcomes[0].Result.State != wire.NotificationStateClosed {
+		t.Fatalf("close %s: %+v, %v", id, closed, err)
+	}
+	waitFor(t, 30*time.Second, "dunst to take the question down", func() bool { return d.displayed(t) == 0 })
 	if out := runAs(t, d.Session, "dunstctl", "history"); !strings.Contains(out, "Dismiss me") {
 		t.Errorf("dunst's history lacks the dismissed notification:\n%s", out)
 	}

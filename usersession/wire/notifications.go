@@ -78,6 +78,9 @@ type NotificationStatus struct {
 	Action string `json:"action,omitempty"`
 	// Server is the protocol it was shown with: "freedesktop" or "gtk".
 	Server string `json:"server,omitempty"`
+	// ServerName is the server's name and version, such as "dunst 1.9.0", when it
+	// says.
+	ServerName string `json:"server-name,omitempty"`
 	// ActionsShown is false when the server cannot show the actions.
 	ActionsShown bool `json:"actions-shown"`
 }
