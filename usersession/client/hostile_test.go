@@ -2,11 +2,13 @@ package client_test
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -300,4 +302,73 @@ func TestStatusAnswersAreBoundedByWhatWasAsked(t *testing.T) {
 			t.Errorf("uid %d: want an invalid answer (%s) and no result, got %v, %d entries", tc.o.UID, tc.want, tc.o.Err, len(tc.o.Result))
 		}
 	}
+}
+
+// A user swapping their socket's path between the socket and a symlink to a
+// root-only socket, as fast as they can, never makes root connect to the root-only
+// one: root connects to the inode it checked, or refuses.
+func TestSocketSwappedForASymlinkIsNeverConnected(t *testing.T) {
+	clienttest.RequireRoot(t)
+	f := clienttest.NewFleet(t)
+	// A socket only root can reach, counting who connects.
+	rootOnly := filepath.Join(t.TempDir(), "root-only.socket")
+	l, err := net.Listen("unix", rootOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reached atomic.Int32
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			reached.Add(1)
+			conn.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+
+	// What discovery checked is replaced before the connect: by a symlink to the
+	// root-only socket, or by another user's socket. Either is refused.
+	const swapped, other = 42302, 42303
+	a := f.Start(swapped, clienttest.Good)
+	otherSocket := f.Start(other, clienttest.Good).Socket
+	s := client.Session{UID: swapped, Socket: a.Socket}
+	for what, swap := range map[string]func() error{
+		"a symlink":             func() error { return os.Symlink(rootOnly, a.Socket) },
+		"another user's socket": func() error { return os.Rename(otherSocket, a.Socket) },
+	} {
+		must(t, os.Remove(a.Socket))
+		must(t, swap())
+		conn, err := client.DialForTest(t.Context(), s, time.Second, time.Now().Add(time.Minute))
+		if err == nil {
+			conn.Close()
+		}
+		if client.KindOf(err) != client.KindUnsafeSocket {
+			t.Errorf("socket swapped for %s after discovery: want an unsafe socket, got %v", what, err)
+		}
+	}
+
+	if n := reached.Swap(0); n > 0 {
+		t.Errorf("root connected to the root-only socket %d times", n)
+	}
+
+	// The attack itself, at full speed, by the user.
+	const flipper = 42301
+	f.Start(flipper, clienttest.FlipTo(rootOnly))
+	c := client.New(client.Options{RuntimeDir: f.Base})
+	counts := map[client.Kind]int{}
+	for range 200 {
+		res, err := c.SessionInfo(t.Context(), client.UIDs(flipper))
+		o := only(t, res, err)
+		counts[o.Kind()]++
+		if !o.OK() && o.Kind() != client.KindUnsafeSocket {
+			t.Errorf("want an answer or an unsafe socket, got %v", o.Err)
+		}
+	}
+	if n := reached.Load(); n > 0 {
+		t.Errorf("root connected to the root-only socket %d times out of 200", n)
+	}
+	t.Logf("200 calls while the path flipped: %v", counts)
 }

@@ -3,9 +3,15 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
+	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/snapcore-ng/usersession-agent/internal/peercred"
 )
@@ -20,9 +26,18 @@ import (
 // root wait past the deadline on any of them.
 func dialAgent(s Session, timeout time.Duration, deadline time.Time) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, _, _ string) (net.Conn, error) {
-		d := net.Dialer{Timeout: timeout}
-		conn, err := d.DialContext(ctx, "unix", s.Socket)
+		sock, err := openSocket(s)
 		if err != nil {
+			return nil, err
+		}
+		defer unix.Close(sock)
+		d := net.Dialer{Timeout: timeout}
+		conn, err := d.DialContext(ctx, "unix", fdPath(sock))
+		if err != nil {
+			// Name the socket, not the descriptor it was reached through.
+			if oe, ok := err.(*net.OpError); ok {
+				oe.Addr = &net.UnixAddr{Name: s.Socket, Net: "unix"}
+			}
 			if ctx.Err() == nil && isTimeout(err) {
 				return nil, &TimeoutError{Phase: PhaseConnect, Limit: timeout}
 			}
@@ -44,6 +59,56 @@ func dialAgent(s Session, timeout time.Duration, deadline time.Time) func(ctx co
 		return conn, nil
 	}
 }
+
+// openSocket opens s's socket file (O_PATH: a handle on the inode, not a connection)
+// through its directory, following no symlink in either, and checks the inodes
+// opened: the directory and the socket belong to s.UID and only it can write the
+// directory, as discovery checked by path. Connecting through the handle
+// (/proc/self/fd/N) reaches exactly the inode checked: a user who swaps the path for
+// a symlink to another socket after discovery cannot make root connect there.
+func openSocket(s Session) (int, error) {
+	dir, name := filepath.Split(s.Socket)
+	unsafe := func(reason string, args ...any) error {
+		return &UnsafeSocketError{Path: s.Socket, Reason: fmt.Sprintf(reason, args...)}
+	}
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, openError(s, err)
+	}
+	defer unix.Close(dfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(dfd, &st); err != nil {
+		return -1, &TransportError{Op: "connect", Err: err}
+	}
+	if int(st.Uid) != s.UID || st.Mode&0o022 != 0 {
+		return -1, unsafe("directory %s changed since discovery (owner uid %d, mode %04o)", dir, st.Uid, st.Mode&0o7777)
+	}
+	fd, err := unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, openError(s, err)
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, &TransportError{Op: "connect", Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || int(st.Uid) != s.UID {
+		unix.Close(fd)
+		return -1, unsafe("it changed since discovery (now mode %07o, owner uid %d)", st.Mode, st.Uid)
+	}
+	return fd, nil
+}
+
+// openError types a failure to open the socket or its directory: gone (the agent
+// exited since discovery) is a connect failure, a symlink an unsafe socket.
+func openError(s Session, err error) error {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return &UnsafeSocketError{Path: s.Socket, Reason: "a symlink since discovery"}
+	}
+	return &TransportError{Op: "connect", Err: &fs.PathError{Op: "open", Path: s.Socket, Err: err}}
+}
+
+// fdPath is the path under which a descriptor's file is reached again.
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // checkPeer refuses a connection whose server process does not run as uid. Even root
 // is refused: a root process serving a user's socket is not that user's agent, and

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -42,12 +43,46 @@ func MaybeRunAgent() {
 		fmt.Fprintf(os.Stderr, "fake agent: %v\n", err)
 		os.Exit(2)
 	}
+	if target, ok := strings.CutPrefix(behaviour, flipPrefix); ok {
+		behaviour = Good
+		if err := startFlipping(path, target); err != nil {
+			fmt.Fprintf(os.Stderr, "fake agent: %v\n", err)
+			os.Exit(2)
+		}
+	}
 	fmt.Println("ready")
 	time.AfterFunc(agentLifetime, func() { os.Exit(3) })
 	exit := func() { os.Remove(path); os.Exit(0) }
 	err = Serve(l, Handler(behaviour, os.Getuid(), exit))
 	fmt.Fprintf(os.Stderr, "fake agent: %v\n", err)
 	os.Exit(2)
+}
+
+// flipPrefix starts a behaviour made by FlipTo.
+const flipPrefix = "flip-to:"
+
+// FlipTo is the behaviour of an agent that answers as Good and, as fast as it can,
+// swaps its socket's path between the socket and a symlink to target (another
+// socket, which its uid may not even reach): an attack on the time between root's
+// check of the path and its connect.
+func FlipTo(target string) string { return flipPrefix + target }
+
+// startFlipping swaps path between the socket listening there and a symlink to
+// target, forever, each swap an atomic rename.
+func startFlipping(path, target string) error {
+	real, link := path+".real", path+".link"
+	if err := os.Link(path, real); err != nil {
+		return err
+	}
+	go func() {
+		for {
+			os.Symlink(target, link)
+			os.Rename(link, path)
+			os.Link(real, link)
+			os.Rename(link, path)
+		}
+	}()
+	return nil
 }
 
 // RequireRoot skips the test unless it runs as root; with CI=true it fails instead,
