@@ -348,13 +348,16 @@ func copyExecutable(src, dst string) error {
 	return nil
 }
 
+// repoRoot is the repository's top directory: the nearest one above the working
+// directory that has a go.mod and the harness script (test-only modules below it,
+// such as tests/snapdcompat, have a go.mod of their own).
 func repoRoot() string {
 	dir, err := os.Getwd()
 	if err != nil {
 		panic(err)
 	}
 	for {
-		if exists(filepath.Join(dir, "go.mod")) {
+		if exists(filepath.Join(dir, "go.mod")) && exists(filepath.Join(dir, "tests", "lib", "user-session")) {
 			return dir
 		}
 		parent := filepath.Dir(dir)

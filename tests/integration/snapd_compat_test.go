@@ -152,7 +152,9 @@ func TestOurClientAgainstSnapd257Agent(t *testing.T) {
 }
 
 // The shapes snapd's client (usersession/client) sends and decodes, copied here field
-// for field: this project must not depend on snapd.
+// for field, for the requests that the snapd module the Go proxy serves (October 2020)
+// does not have yet: enable, disable, restart, reload and service-status. The others
+// are sent by snapd's own client in tests/snapdcompat.
 type (
 	snapdServiceInstruction struct {
 		Action   string   `json:"action"`
@@ -169,9 +171,6 @@ type (
 		Kind    string `json:"kind"`
 		Value   any    `json:"value"`
 		Message string `json:"message"`
-	}
-	snapdSessionInfo struct {
-		Version string `json:"version"`
 	}
 	snapdServiceUnitStatus struct {
 		Daemon           string   `json:"daemon"`
@@ -278,20 +277,12 @@ func TestSnapdClientRequestsAgainstOurAgent(t *testing.T) {
 	const (
 		a       = "snap.compat.a.service"
 		b       = "snap.compat.b.service"
-		bad     = "snap.compat.bad.service"
 		missing = "snap.compat.missing.service"
 	)
-	s := servicesSession(t, map[string]string{a: markedUnit("a", false), b: markedUnit("b", false), bad: failingUnit})
-
-	// SessionInfo: GET, no headers, no body.
-	r := snapdRequest(t, s, "GET", "/v1/session-info", nil, nil)
-	var info snapdSessionInfo
-	if r.status != 200 || r.resp.Type != "sync" || json.Unmarshal(r.resp.Result, &info) != nil || info.Version == "" {
-		t.Fatalf("session-info as snapd asks it: %d %s", r.status, r.raw)
-	}
+	s := servicesSession(t, map[string]string{a: markedUnit("a", false), b: markedUnit("b", false)})
 
 	// ServicesStart with Enable.
-	r = snapdRequest(t, s, "POST", "/v1/service-control", nil, snapdServiceInstruction{Action: "start", Services: []string{a, b}, Enable: true})
+	r := snapdRequest(t, s, "POST", "/v1/service-control", nil, snapdServiceInstruction{Action: "start", Services: []string{a, b}, Enable: true})
 	if r.status != 200 || r.resp.Type != "sync" || r.err != nil {
 		t.Fatalf("start as snapd sends it: %d %s", r.status, r.raw)
 	}
@@ -337,29 +328,6 @@ func TestSnapdClientRequestsAgainstOurAgent(t *testing.T) {
 		if st, en := unitState(t, s, u), isEnabled(s, u); st != "inactive" || en != "disabled" {
 			t.Errorf("%s is %s and %s after stop with disable", u, st, en)
 		}
-	}
-
-	// ServicesDaemonReload: no services field at all.
-	r = snapdRequest(t, s, "POST", "/v1/service-control", nil, snapdServiceInstruction{Action: "daemon-reload"})
-	if r.status != 200 || r.resp.Type != "sync" {
-		t.Fatalf("daemon-reload as snapd sends it: %d %s", r.status, r.raw)
-	}
-
-	// A failing start, decoded as snapd's decodeControlResponses does.
-	r = snapdRequest(t, s, "POST", "/v1/service-control", nil, snapdServiceInstruction{Action: "start", Services: []string{a, bad}})
-	if r.status != 500 || r.err == nil || r.err.Kind != "service-control" {
-		t.Fatalf("failing start: %d %s", r.status, r.raw)
-	}
-	if f, ok := snapdFailures(r.err.Value, "restart-errors"); !ok || len(f) != 0 {
-		t.Errorf("failing start carries restart-errors snapd would take for start errors: %s", r.raw)
-	}
-	startErrs, ok1 := snapdFailures(r.err.Value, "start-errors")
-	stopErrs, ok2 := snapdFailures(r.err.Value, "stop-errors")
-	if !ok1 || !ok2 || len(startErrs) != 1 || startErrs[bad] == "" || len(stopErrs) != 0 {
-		t.Errorf("start-errors %v, stop-errors %v from %s", startErrs, stopErrs, r.raw)
-	}
-	if st := unitState(t, s, a); st != "inactive" {
-		t.Errorf("%s is %q after the failed start", a, st)
 	}
 
 	// A failing restart: restart-errors, which snapd's client reads first.
