@@ -67,10 +67,11 @@ func TestControl(t *testing.T) {
 		calls:  []string{"enable " + a},
 		status: 500, kind: "service-control", msg: "cannot enable user services",
 	}, {
-		name:   "stop all, continuing past failures, with disable",
+		// b may still run: it keeps its enablement (see Control).
+		name:   "stop all, continuing past failures, with disable of those stopped",
 		inst:   wire.ServiceInstruction{Action: "stop", Services: []string{a, b, c}, Disable: true},
 		fake:   &fakeManager{fail: map[string]error{"stop " + b: errBoom}, killed: map[string]bool{c: true}},
-		calls:  []string{"stop " + a, "stop " + b, "stop " + c, "disable " + a + " " + b + " " + c, "daemon-reload"},
+		calls:  []string{"stop " + a, "stop " + b, "stop " + c, "disable " + a + " " + c, "daemon-reload"},
 		status: 500, kind: "service-control", msg: "some user services failed to stop",
 		value: map[string]any{"stop-errors": map[string]string{b: "boom"}, "killed": []string{c}},
 	}, {
@@ -100,6 +101,13 @@ func TestControl(t *testing.T) {
 		calls:  []string{"stop " + a, "stop " + b, "disable " + a + " " + b, "disable " + a},
 		status: 500, kind: "service-control", msg: "cannot disable user services: boom",
 		value: map[string]any{"not-loaded": []string{b}},
+	}, {
+		name:   "nothing stopped, nothing disabled",
+		inst:   wire.ServiceInstruction{Action: "stop", Services: []string{a}, Disable: true},
+		fake:   &fakeManager{fail: map[string]error{"stop " + a: errBoom}},
+		calls:  []string{"stop " + a},
+		status: 500, kind: "service-control", msg: "some user services failed to stop",
+		value: map[string]any{"stop-errors": map[string]string{a: "boom"}},
 	}, {
 		name:   "stop says what was killed",
 		inst:   wire.ServiceInstruction{Action: "stop", Services: []string{a, b}},

@@ -22,8 +22,14 @@ import (
 //     deadline) is killed, and the result says so. A service that is not loaded is
 //     stopped already: no error, and the result lists it as not loaded (snapd's agent
 //     fails there, which blocks a snap's removal although nothing runs). With
-//     Disable, disable them (and reload the manager) afterwards; a service without a
-//     unit file has nothing to disable.
+//     Disable, disable the services that stopped (and reload the manager) afterwards;
+//     a service without a unit file has nothing to disable. A service that failed to
+//     stop keeps its enablement: it may still run, and a running service that is
+//     disabled would silently not come back at the next login, while snapd undoes a
+//     failed stop by starting (and enabling) the services again. (snapd's agent
+//     disables none of them when one fails; disabling those that did stop keeps them
+//     from starting at the next login, e.g. for a snap being removed, and makes a
+//     retry do only what is left.)
 //   - "restart": restart each service (a restart job, not a stop then a start); with
 //     Reload, reload-or-restart. snapd's older action "reload-or-restart" is
 //     accepted as restart with Reload.
@@ -187,6 +193,7 @@ func (s *Services) stop(ctx context.Context, entries, units []string, disable bo
 
 	stopErrs := map[string]error{}
 	var res wire.ServiceControlResult
+	var stopped []string
 	for i, e := range entries {
 		switch {
 		case errors.Is(errs[i], systemd.ErrNoSuchUnit):
@@ -197,10 +204,13 @@ func (s *Services) stop(ctx context.Context, entries, units []string, disable bo
 		if killed[i] {
 			res.Killed = append(res.Killed, e)
 		}
+		if errs[i] == nil || errors.Is(errs[i], systemd.ErrNoSuchUnit) {
+			stopped = append(stopped, units[i])
+		}
 	}
 	var disableErr error
-	if disable {
-		if err := s.disable(ctx, units); err != nil {
+	if disable && len(stopped) > 0 {
+		if err := s.disable(ctx, stopped); err != nil {
 			disableErr = err
 		} else if err := s.m.Reload(ctx); err != nil {
 			disableErr = err
