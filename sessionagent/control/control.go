@@ -6,8 +6,9 @@
 // the HTTP status, error kind and value to answer with. Every name is checked before
 // anything runs, so a bad entry anywhere in a list changes nothing. The work of one
 // agent on its manager is serialised, and every request is bounded by its context's
-// deadline: a hung manager makes requests fail with kind "systemd-timeout" instead of
-// piling up behind each other.
+// deadline: a hung manager makes requests fail with 504 instead of piling up behind
+// each other (kind "systemd-timeout", or the instruction's own kind when the answer
+// names the units that failed).
 package control
 
 import (

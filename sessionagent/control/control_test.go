@@ -165,8 +165,15 @@ func TestControl(t *testing.T) {
 		inst: wire.ServiceInstruction{Action: "start", Services: []string{a, b}},
 		fake: &fakeManager{hang: map[string]bool{"start " + b: true}},
 		// b's start job may still run: it is stopped too.
-		calls:  []string{"start " + a, "start " + b, "stop " + b, "stop " + a},
-		status: 504, kind: "systemd-timeout", msg: "some user services failed to start: the systemd manager did not answer in time",
+		calls: []string{"start " + a, "start " + b, "stop " + b, "stop " + a},
+		// Kind service-control, where snapd's client reads the per-unit errors.
+		status: 504, kind: "service-control", msg: "some user services failed to start: the systemd manager did not answer in time",
+	}, {
+		name:   "a manager-wide call that runs out of time is a manager timeout",
+		inst:   wire.ServiceInstruction{Action: "daemon-reload"},
+		fake:   &fakeManager{hang: map[string]bool{"daemon-reload": true}},
+		calls:  []string{"daemon-reload"},
+		status: 504, kind: "systemd-timeout", msg: "cannot reload the user's systemd manager: the systemd manager did not answer in time",
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Second)

@@ -30,8 +30,12 @@ func badRequest(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Kind: wire.ErrorKindBadRequest, Message: fmt.Sprintf(format, args...)}
 }
 
-// failure is a 500 of the given kind, or a 504 "systemd-timeout" if err (or any of
-// the per-unit errors) says the manager did not answer in time.
+// failure is a 500 of the given kind, or a 504 if err (or any of the per-unit errors)
+// says the manager did not answer in time. A timed-out answer that carries per-unit
+// errors (value) keeps its kind: snapd's client reads start-errors and stop-errors
+// only under service-control (and status-errors, kill-errors under theirs), so under
+// "systemd-timeout" the units that failed would be lost to it. One without per-unit
+// errors is of kind "systemd-timeout".
 func failure(kind, message string, value any, err error, unitErrs ...map[string]error) *Error {
 	e := &Error{Status: http.StatusInternalServerError, Kind: kind, Message: message, Value: value, err: err}
 	timedOut := isTimeout(err)
@@ -42,7 +46,9 @@ func failure(kind, message string, value any, err error, unitErrs ...map[string]
 	}
 	if timedOut {
 		e.Status = http.StatusGatewayTimeout
-		e.Kind = wire.ErrorKindManagerTimeout
+		if value == nil {
+			e.Kind = wire.ErrorKindManagerTimeout
+		}
 		e.Message = message + ": the systemd manager did not answer in time"
 	}
 	return e

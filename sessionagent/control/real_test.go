@@ -255,8 +255,9 @@ func TestRealKillScopes(t *testing.T) {
 }
 
 // A hung manager (stopped with SIGSTOP) fails the request holding it and the ones
-// waiting behind it at their deadlines, with kind systemd-timeout; once the manager
-// resumes, requests work again.
+// waiting behind it at their deadlines, with 504 and the per-unit errors under their
+// own kinds (where snapd's client reads them); once the manager resumes, requests work
+// again.
 func TestRealHungManager(t *testing.T) {
 	t.Parallel()
 	const a = "snap.foo.a.service"
@@ -285,9 +286,17 @@ func TestRealHungManager(t *testing.T) {
 		t.Errorf("the requests took %v", d)
 	}
 	for i, err := range errs {
+		kind, key := wire.ErrorKindServiceStatus, wire.StatusErrorsKey
+		if i == 0 {
+			kind, key = wire.ErrorKindServiceControl, wire.StartErrorsKey
+		}
 		var cerr *control.Error
-		if !errors.As(err, &cerr) || cerr.Status != 504 || cerr.Kind != wire.ErrorKindManagerTimeout {
+		if !errors.As(err, &cerr) || cerr.Status != 504 || cerr.Kind != kind {
 			t.Errorf("request %d: %v", i, err)
+			continue
+		}
+		if v, _ := cerr.Value.(map[string]any); v == nil || len(v[key].(map[string]string)[a]) == 0 {
+			t.Errorf("request %d: value %#v lacks %s for %s", i, cerr.Value, key, a)
 		}
 	}
 	syscall.Kill(pid, syscall.SIGCONT)

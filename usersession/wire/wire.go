@@ -66,7 +66,9 @@ const (
 	// allows; retrying later may succeed.
 	ErrorKindTooManyConnections = "too-many-connections"
 	// ErrorKindManagerTimeout says the user's systemd manager did not answer within
-	// the request's deadline.
+	// the request's deadline. An answer that names the units that failed keeps its
+	// own kind (service-control...), where snapd's client reads them, and only its
+	// HTTP status (504) tells the timeout.
 	ErrorKindManagerTimeout = "systemd-timeout"
 )
 
