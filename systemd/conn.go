@@ -32,6 +32,8 @@ const DefaultTimeout = 30 * time.Second
 // again.
 type Manager struct {
 	socketPath string
+	// verify, if set, vets every socket connection before it is used.
+	verify func(net.Conn) error
 
 	mu     sync.Mutex
 	link   *link
@@ -66,10 +68,18 @@ func ConnectUser(ctx context.Context, runtimeDir string) (*Manager, error) {
 // ConnectPrivate connects to the manager listening on the peer-to-peer D-Bus socket at
 // socketPath. It dials at once, so that a missing or dead manager is reported here.
 func ConnectPrivate(ctx context.Context, socketPath string) (*Manager, error) {
-	m := &Manager{socketPath: socketPath}
+	return ConnectPrivateVerified(ctx, socketPath, nil)
+}
+
+// ConnectPrivateVerified is ConnectPrivate for a socket whose server must be vetted
+// first (root connecting to a socket in a user's directory): verify is called on each
+// new socket connection, before anything is sent on it, and an error it returns fails
+// the connection. Redials are vetted the same way.
+func ConnectPrivateVerified(ctx context.Context, socketPath string, verify func(net.Conn) error) (*Manager, error) {
+	m := &Manager{socketPath: socketPath, verify: verify}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
-	l, err := dial(ctx, socketPath)
+	l, err := dial(ctx, socketPath, verify)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +126,7 @@ func (m *Manager) current(ctx context.Context) (*link, error) {
 		m.link.conn.Close()
 		m.link = nil
 	}
-	l, err := dial(ctx, m.socketPath)
+	l, err := dial(ctx, m.socketPath, m.verify)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +138,8 @@ func (m *Manager) current(ctx context.Context) (*link, error) {
 // for signals). The deadline of ctx bounds the connect, the authentication and the
 // setup calls go-systemd makes without a context of its own: until setup is done each
 // socket carries ctx's deadline, so a hung manager makes the setup fail instead of
-// blocking forever.
-func dial(ctx context.Context, socketPath string) (*link, error) {
+// blocking forever. verify, if not nil, vets each socket before it is used.
+func dial(ctx context.Context, socketPath string, verify func(net.Conn) error) (*link, error) {
 	l := &link{}
 	var (
 		mu    sync.Mutex // guards socks against the AfterFunc below
@@ -155,6 +165,12 @@ func dial(ctx context.Context, socketPath string) (*link, error) {
 		mu.Lock()
 		socks = append(socks, s)
 		mu.Unlock()
+		if verify != nil {
+			if err := verify(s); err != nil {
+				s.Close()
+				return nil, err
+			}
+		}
 		c, err := godbus.NewConn(s)
 		if err != nil {
 			s.Close()

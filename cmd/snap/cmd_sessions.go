@@ -34,6 +34,7 @@ type cmdSessions struct {
 	Notify         cmdSessionsNotify         `command:"notify" description:"Show a desktop notification in sessions" long-description:"The notify command shows a desktop notification to every targeted user and reports its id in each session. With --action, it offers buttons; with --wait it waits for each user's answer and reports the action chosen, a dismissal, or no answer."`
 	PendingRefresh cmdSessionsPendingRefresh `command:"pending-refresh" description:"Tell users that a snap refresh waits for its apps" long-description:"The pending-refresh command sends snapd's pending-refresh notification request for the given snap instance to every targeted session: the user is asked to close the app, and told when the snap will be refreshed anyway."`
 	FinishRefresh  cmdSessionsFinishRefresh  `command:"finish-refresh" description:"Tell users that a snap was refreshed" long-description:"The finish-refresh command sends snapd's finish-refresh notification request for the given snap instance to every targeted session; it replaces the pending-refresh notification of that snap."`
+	Repair         cmdSessionsRepair         `command:"repair" description:"Repair broken session agent sockets" long-description:"The repair command reaches the session agent of every targeted user and repairs the agent socket of those whose socket refuses connections or is gone while their systemd user manager runs: it resets the failed state of the agent's units and restarts its socket unit in that manager, then asks the agent again. It also finds, when no --users are given, user managers whose agent socket unit failed. With --no-repair it only reports what needs repair."`
 }
 
 func init() {
@@ -52,6 +53,13 @@ A socket is used only if it and its directory belong to the user, and only
 if the process serving it runs as that user. Sessions whose socket fails
 these checks are reported, never used.
 
+A socket that refuses connections while its user has no systemd user manager
+is what a session that is gone left behind: it is listed as "no session" and is
+no failure. If the user's manager runs, the agent socket is broken: it is
+repaired as "snap sessions repair" does, and the call made again, once, unless
+--no-repair is given. Root talks to a user's manager only after checking that
+the process serving its socket is that user's systemd --user.
+
 While more than 8 sessions are being called and stderr is a terminal, a
 progress line ("42/200 sessions answered") is shown on stderr.`, func(env *cmdEnv) flags.Commander {
 		c := &cmdSessions{}
@@ -59,7 +67,7 @@ progress line ("42/200 sessions answered") is shown on stderr.`, func(env *cmdEn
 			&c.List.sessionsOptions, &c.Exit.sessionsOptions, &c.Start.sessionsOptions,
 			&c.Stop.sessionsOptions, &c.Restart.sessionsOptions, &c.DaemonReload.sessionsOptions,
 			&c.Status.sessionsOptions, &c.Kill.sessionsOptions, &c.Notify.sessionsOptions,
-			&c.PendingRefresh.sessionsOptions, &c.FinishRefresh.sessionsOptions,
+			&c.PendingRefresh.sessionsOptions, &c.FinishRefresh.sessionsOptions, &c.Repair.sessionsOptions,
 		} {
 			o.env = env
 		}
@@ -75,9 +83,10 @@ func (c *cmdSessions) Execute([]string) error {
 type sessionsOptions struct {
 	env *cmdEnv
 
-	Users   []string      `long:"users" value-name:"<user>[,<user>...]" description:"Address these users (names or uids; repeatable) instead of every session"`
-	JSON    bool          `long:"json" description:"Print one JSON object per session instead of a table"`
-	Timeout time.Duration `long:"timeout" value-name:"<duration>" description:"Give each agent at most this long (e.g. 30s) instead of the default for the call"`
+	Users    []string      `long:"users" value-name:"<user>[,<user>...]" description:"Address these users (names or uids; repeatable) instead of every session"`
+	JSON     bool          `long:"json" description:"Print one JSON object per session instead of a table"`
+	Timeout  time.Duration `long:"timeout" value-name:"<duration>" description:"Give each agent at most this long (e.g. 30s) instead of the default for the call"`
+	NoRepair bool          `long:"no-repair" description:"Do not repair broken agent sockets (see snap sessions repair): report them as failures"`
 }
 
 type cmdSessionsList struct{ sessionsOptions }
@@ -304,7 +313,11 @@ func runSessions[T any](o *sessionsOptions, call sessionsCall[T], tbl table[T]) 
 	}
 
 	prog := newProgress(o.env.stderr)
-	cl := client.New(client.Options{RuntimeDir: os.Getenv(envRuntimeDir), Progress: prog.update}).WithTimeout(o.Timeout)
+	cl := client.New(client.Options{
+		RuntimeDir:   os.Getenv(envRuntimeDir),
+		Progress:     prog.update,
+		RepairAgents: !o.NoRepair,
+	}).WithTimeout(o.Timeout)
 	res, err := call(cl, ctx, targets)
 	prog.done()
 	if err != nil {

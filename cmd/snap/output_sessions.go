@@ -38,6 +38,8 @@ type sessionJSON struct {
 	Result  any        `json:"result,omitempty"`
 	Error   *errorJSON `json:"error,omitempty"`
 	Skipped string     `json:"skipped,omitempty"`
+	// Repaired says how the agent's socket was repaired before it answered.
+	Repaired *client.RepairResult `json:"repaired,omitempty"`
 }
 
 // notLoginSession is the table's and JSON's word for a session left out because its
@@ -72,7 +74,9 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 		err    error
 		// skipped says why a session was left out without failing.
 		skipped string
-		json    sessionJSON
+		// failed: err is a failure, not a session that is gone.
+		failed bool
+		json   sessionJSON
 	}
 	newEntry := func(uid int, socket string) entry {
 		e := entry{uid: uid, json: sessionJSON{Socket: socket}}
@@ -85,15 +89,20 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 		return e
 	}
 	var entries []entry
+	var notes []string
 	for _, oc := range res.Outcomes {
 		e := newEntry(oc.UID, oc.Socket)
-		e.ok, e.result, e.err = oc.OK(), oc.Result, oc.Err
-		e.json.OK = e.ok
+		e.ok, e.result, e.err, e.failed = oc.OK(), oc.Result, oc.Err, oc.Failed()
+		e.json.OK, e.json.Repaired = e.ok, oc.Repaired
 		entries = append(entries, e)
+		if oc.Repaired != nil {
+			notes = append(notes, fmt.Sprintf("repaired the session agent socket of %s: its socket unit was %s, now %s",
+				userLabel(oc.UID, printable(e.user)), printable(oc.Repaired.Before.String()), printable(oc.Repaired.After.String())))
+		}
 	}
 	for _, s := range res.Skipped {
 		e := newEntry(s.UID, s.Path)
-		e.err = s.Err
+		e.err, e.failed = s.Err, true
 		entries = append(entries, e)
 	}
 	for _, s := range res.NotLoginSessions {
@@ -128,7 +137,9 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 			full := userError(res.Op, e.uid, e.user, e.err)
 			// JSON carries the agent's text as sent (escaped by escapeJSON);
 			// stderr, like the table, only a printable copy.
-			failures = append(failures, userError(res.Op, e.uid, printable(e.user), printableCause(e.err)))
+			if e.failed {
+				failures = append(failures, userError(res.Op, e.uid, printable(e.user), printableCause(e.err)))
+			}
 			e.json.Error = errorToJSON(full, e.err)
 			fmt.Fprintln(w, strings.Join(append(dashes(uidCell, e.user, tbl), kindLabel(client.KindOf(e.err))), "\t"))
 		}
@@ -153,6 +164,9 @@ func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], nam
 	}
 	if len(out) == 0 {
 		fmt.Fprintln(o.env.stderr, "No user session agents found.")
+	}
+	for _, note := range notes {
+		fmt.Fprintf(o.env.stderr, "note: %s\n", note)
 	}
 	for _, err := range failures {
 		fmt.Fprintf(o.env.stderr, "error: %v\n", err)
@@ -183,10 +197,16 @@ func userError(op string, uid int, user string, err error) error {
 	if uid < 0 {
 		return fmt.Errorf("cannot %s: %w", op, err)
 	}
+	return fmt.Errorf("cannot %s for %s: %w", op, userLabel(uid, user), err)
+}
+
+// userLabel names a session's user in messages: "user alice (uid 1001)", or "uid
+// 1001" when the uid has no user name.
+func userLabel(uid int, user string) string {
 	if user == "" {
-		return fmt.Errorf("cannot %s for uid %d: %w", op, uid, err)
+		return fmt.Sprintf("uid %d", uid)
 	}
-	return fmt.Errorf("cannot %s for user %s (uid %d): %w", op, user, uid, err)
+	return fmt.Sprintf("user %s (uid %d)", user, uid)
 }
 
 func errorToJSON(full, cause error) *errorJSON {
@@ -203,6 +223,10 @@ func errorToJSON(full, cause error) *errorJSON {
 
 // kindLabel is the table's short word for an outcome kind.
 func kindLabel(k client.Kind) string {
+	if k == client.KindNoSession {
+		// Listed, not a failure: the socket is what is left of a session gone.
+		return "no session"
+	}
 	return "error: " + printable(strings.ReplaceAll(string(k), "-", " "))
 }
 

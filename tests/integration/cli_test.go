@@ -26,6 +26,12 @@ type snapRun struct {
 // would have on a real machine (no test-only overrides).
 func runSnap(t *testing.T, args ...string) snapRun {
 	t.Helper()
+	return runSnapEnv(t, nil, args...)
+}
+
+// runSnapEnv is runSnap with extra environment (test-only overrides included).
+func runSnapEnv(t *testing.T, extra []string, args ...string) snapRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, usersessiontest.SnapBinary(t), args...)
@@ -35,7 +41,7 @@ func runSnap(t *testing.T, args ...string) snapRun {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = env
+	cmd.Env = append(env, extra...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -31,6 +31,9 @@ type request struct {
 	// check, if set, refuses a decoded result (a T of the fan-out) that does not
 	// answer what was asked.
 	check func(result any) error
+	// scanFailed adds, when targeting all sessions, the users whose manager runs
+	// with a failed agent socket unit and no socket (see Client.Repair).
+	scanFailed bool
 }
 
 // call sends r to one agent and returns the raw result of a successful answer. Its

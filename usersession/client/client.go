@@ -46,6 +46,12 @@ type Options struct {
 	// Concurrency bounds how many agents are called at once.
 	Concurrency int
 
+	// RepairAgents: when an agent socket refuses connections (or a targeted uid has
+	// none) while the user's verified manager runs, reset and restart the agent's
+	// socket unit in that manager and call again, once (see Client.Repair). Off,
+	// such a session fails with a *RepairError saying so.
+	RepairAgents bool
+
 	// Progress, if set, is called after each agent's call ends, with the number of
 	// agents done and targeted. Calls are serialized; it must not block for long.
 	Progress func(done, total int)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -12,7 +14,7 @@ import (
 // fanOut sends r to every session t targets, at most Concurrency at a time, and
 // waits for all of them: it returns only when every call it started has ended.
 func fanOut[T any](ctx context.Context, c *Client, t Targets, r *request) (*Results[T], error) {
-	return fanOutFunc(ctx, c, t, r.op, func(ctx context.Context, s Session) (T, error) {
+	return fanOutWith(ctx, c, t, r.op, r.scanFailed, func(ctx context.Context, s Session) (T, error) {
 		var zero T
 		raw, err := c.call(ctx, s, r)
 		if err != nil {
@@ -32,6 +34,14 @@ func fanOut[T any](ctx context.Context, c *Client, t Targets, r *request) (*Resu
 // exchanges of several calls with one agent. do's error is a typed cause, which
 // fanOutFunc wraps in a *SessionError naming the uid and op.
 func fanOutFunc[T any](ctx context.Context, c *Client, t Targets, op string, do func(context.Context, Session) (T, error)) (*Results[T], error) {
+	return fanOutWith(ctx, c, t, op, false, do)
+}
+
+// fanOutWith is fanOutFunc. A session whose agent socket is broken is told from a
+// gone one, and repaired when Options.RepairAgents is on (see reach); so is a
+// targeted uid without a socket. scanFailed adds, when targeting all sessions, the
+// users whose manager runs with a failed agent socket unit and no socket.
+func fanOutWith[T any](ctx context.Context, c *Client, t Targets, op string, scanFailed bool, do func(context.Context, Session) (T, error)) (*Results[T], error) {
 	d, err := c.Discover(t)
 	if err != nil {
 		return nil, err
@@ -41,12 +51,39 @@ func fanOutFunc[T any](ctx context.Context, c *Client, t Targets, op string, do 
 		res.Skipped = d.Skipped
 		res.NotLoginSessions = d.NotLoginSessions
 	}
+	repairable := func(err error) bool { return c.opts.RepairAgents && IsNoAgent(err) }
 	for uid, err := range d.Failed {
-		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: op, Err: err}})
+		if !repairable(err) {
+			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: op, Err: err}})
+		}
 	}
 	first := len(res.Outcomes)
+	// noSocket holds, for each outcome to reach, why it has no socket (nil when it
+	// has one).
+	var noSocket []error
+	seen := map[int]bool{}
 	for _, s := range d.Sessions {
-		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: s.UID, Socket: s.Socket})
+		seen[s.UID] = true
+		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: s.UID, Socket: s.Socket, optional: t.all})
+		noSocket = append(noSocket, nil)
+	}
+	for _, sk := range d.Skipped {
+		seen[sk.UID] = true
+	}
+	for _, s := range d.NotLoginSessions {
+		seen[s.UID] = true
+	}
+	for uid, err := range d.Failed {
+		if repairable(err) {
+			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid})
+			noSocket = append(noSocket, err)
+		}
+	}
+	if t.all && scanFailed {
+		for _, uid := range c.failedSockets(ctx, seen) {
+			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid})
+			noSocket = append(noSocket, &NoAgentError{Path: filepath.Join(c.opts.RuntimeDir, strconv.Itoa(uid), SocketName)})
+		}
 	}
 
 	start := time.Now()
@@ -68,7 +105,7 @@ func fanOutFunc[T any](ctx context.Context, c *Client, t Targets, op string, do 
 	)
 	for i := first; i < total; i++ {
 		wg.Add(1)
-		go func(o *Outcome[T]) {
+		go func(o *Outcome[T], noSocket error) {
 			defer wg.Done()
 			defer progress()
 			// Wait for a slot, or for the caller to give up; each goroutine writes
@@ -80,13 +117,21 @@ func fanOutFunc[T any](ctx context.Context, c *Client, t Targets, op string, do 
 				o.Err = &SessionError{UID: o.UID, Op: op, Err: queuedErr(ctx, start)}
 				return
 			}
-			result, err := do(ctx, Session{UID: o.UID, Socket: o.Socket})
+			repaired, err := c.reach(ctx, Session{UID: o.UID, Socket: o.Socket}, noSocket, func(ctx context.Context, s Session) error {
+				result, err := do(ctx, s)
+				o.Result, o.Socket = result, s.Socket
+				return err
+			})
+			o.Repaired = repaired
 			if err != nil {
+				var zero T
+				o.Result = zero
 				o.Err = &SessionError{UID: o.UID, Op: op, Err: err}
-				return
+				if o.Socket == "" {
+					o.Socket = socketOf(noSocket)
+				}
 			}
-			o.Result = result
-		}(&res.Outcomes[i])
+		}(&res.Outcomes[i], noSocket[i-first])
 	}
 	wg.Wait()
 	sortOutcomes(res.Outcomes)

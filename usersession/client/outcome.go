@@ -17,6 +17,11 @@ const (
 	KindUnsafeSocket    Kind = "unsafe-socket"
 	KindNoAgent         Kind = "no-agent"
 	KindInvalidResponse Kind = "invalid-response"
+	// KindNoSession: the socket was left behind by a session that is gone.
+	KindNoSession Kind = "no-session"
+	// KindBrokenAgent: the user's manager runs but the agent socket is broken, and
+	// it was not (or could not be) repaired.
+	KindBrokenAgent Kind = "broken-agent"
 )
 
 // KindOf classifies an outcome's error; nil is KindOK.
@@ -28,10 +33,16 @@ func KindOf(err error) Kind {
 		ue *UnsafeSocketError
 		ne *NoAgentError
 		re *InvalidResponseError
+		se *NoSessionError
+		be *RepairError
 	)
 	switch {
 	case err == nil:
 		return KindOK
+	case errors.As(err, &se):
+		return KindNoSession
+	case errors.As(err, &be):
+		return KindBrokenAgent
 	case errors.As(err, &ae):
 		return KindAgentError
 	case errors.As(err, &te):
@@ -58,10 +69,23 @@ type Outcome[T any] struct {
 	// Err is nil when the agent answered with success, else a *SessionError naming
 	// the uid and wrapping the typed cause.
 	Err error
+	// Repaired says what was repaired to reach the agent, or is nil.
+	Repaired *RepairResult
+
+	// optional: the session was found, not asked for, so that its being gone is no
+	// failure.
+	optional bool
 }
 
 // OK reports whether the agent answered with success.
 func (o Outcome[T]) OK() bool { return o.Err == nil }
+
+// Failed reports whether the outcome is a failure: any error but a session that is
+// gone (KindNoSession) when all sessions were targeted. A uid asked for that has no
+// session is a failure.
+func (o Outcome[T]) Failed() bool {
+	return o.Err != nil && !(o.optional && o.Kind() == KindNoSession)
+}
 
 // Kind classifies the outcome.
 func (o Outcome[T]) Kind() Kind { return KindOf(o.Err) }
@@ -111,7 +135,7 @@ func (r *Results[T]) Succeeded() []Outcome[T] {
 func (r *Results[T]) Failed() []Outcome[T] {
 	var out []Outcome[T]
 	for _, o := range r.Outcomes {
-		if !o.OK() {
+		if o.Failed() {
 			out = append(out, o)
 		}
 	}
@@ -137,7 +161,7 @@ func (r *Results[T]) Counts() map[Kind]int {
 func (r *Results[T]) Err() error {
 	var errs []error
 	for _, o := range r.Outcomes {
-		if o.Err != nil {
+		if o.Failed() {
 			errs = append(errs, o.Err)
 		}
 	}

@@ -1,0 +1,256 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"syscall"
+
+	"github.com/snapcore-ng/usersession-agent/systemd"
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+// The agent's units, as `make install` and snapd's packaging name them.
+const (
+	AgentSocketUnit  = "snapd.session-agent.socket"
+	AgentServiceUnit = "snapd.session-agent.service"
+)
+
+// UnitState is a unit's state as its manager reports it.
+type UnitState struct {
+	LoadState   string `json:"load-state"`
+	ActiveState string `json:"active-state"`
+	SubState    string `json:"sub-state"`
+	// Result is the unit's Result property ("success", "start-limit-hit"...).
+	Result string `json:"result"`
+}
+
+// String reads like systemctl status: "not-found, active (listening)", with the
+// result when it is not success.
+func (s UnitState) String() string {
+	out := fmt.Sprintf("%s, %s (%s)", s.LoadState, s.ActiveState, s.SubState)
+	if s.Result != "" && s.Result != "success" {
+		out += ", result " + s.Result
+	}
+	return out
+}
+
+// RepairResult says what was wrong with a user's agent and what was done: the
+// socket unit's failed state reset and the socket unit restarted, in that user's
+// manager.
+type RepairResult struct {
+	// Cause is how the agent could not be reached.
+	Cause string `json:"cause"`
+	// Before and After are the socket unit's states around the repair.
+	Before UnitState `json:"before"`
+	After  UnitState `json:"after"`
+}
+
+// NoSessionError says an agent socket was left behind by a session that is gone:
+// nothing listens on it and the user has no manager either.
+type NoSessionError struct {
+	// Cause is the agent's connection error; Manager why the manager was not reached.
+	Cause, Manager error
+}
+
+func (e *NoSessionError) Error() string {
+	return fmt.Sprintf("no session (agent socket left behind: %v; %v)", e.Cause, e.Manager)
+}
+
+func (e *NoSessionError) Unwrap() error { return e.Cause }
+
+// RepairError says an agent could not be reached although its user's manager runs,
+// and repairing it failed (Err), or was not tried (Err nil: Options.RepairAgents
+// is off, or the socket unit is masked).
+type RepairError struct {
+	Cause error
+	Err   error
+}
+
+func (e *RepairError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("%v (the user's manager runs; the agent socket needs repair: snap sessions repair)", e.Cause)
+	}
+	return fmt.Sprintf("%v, and cannot repair it: %v", e.Cause, e.Err)
+}
+
+func (e *RepairError) Unwrap() []error { return []error{e.Cause, e.Err} }
+
+// unreachable reports whether err says the agent socket is broken rather than the
+// agent: nothing listens on it (ECONNREFUSED), or it is gone (ENOENT, NoAgentError).
+// An agent that answers slowly or wrongly is not repaired by restarting its socket.
+func unreachable(err error) bool {
+	var te *TransportError
+	if errors.As(err, &te) && te.Op == "connect" {
+		return errors.Is(te.Err, syscall.ECONNREFUSED) || errors.Is(te.Err, syscall.ENOENT)
+	}
+	return IsNoAgent(err)
+}
+
+// reach makes attempt, one exchange with s's agent, and when the agent's socket is
+// broken tells a gone session from a broken agent and repairs the latter: it resets
+// and restarts the socket unit in the user's manager (when Options.RepairAgents is
+// on), then makes attempt again, once, on the socket as discovery finds it anew.
+// s.Socket is empty when discovery found no socket (noSocket says why); then attempt
+// is only made if the repair brings one. It returns what was repaired (nil if
+// nothing) and attempt's typed error.
+func (c *Client) reach(ctx context.Context, s Session, noSocket error, attempt func(context.Context, Session) error) (*RepairResult, error) {
+	err := noSocket
+	if s.Socket != "" {
+		if err = attempt(ctx, s); err == nil || !unreachable(err) {
+			return nil, err
+		}
+	}
+	// Telling the cases apart and repairing get a whole-call deadline of their own;
+	// the attempt made again afterwards has its own deadlines.
+	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	m, merr := c.connectManager(rctx, s.UID)
+	if merr != nil {
+		var nm *NoManagerError
+		switch {
+		case errors.As(merr, &nm) && s.Socket != "":
+			return nil, &NoSessionError{Cause: err, Manager: merr}
+		case errors.As(merr, &nm):
+			// No socket and no manager: the user has no session, which the caller
+			// asked about by uid.
+			return nil, err
+		}
+		return nil, &RepairError{Cause: err, Err: merr}
+	}
+	defer m.Close()
+	if !c.opts.RepairAgents {
+		return nil, &RepairError{Cause: err}
+	}
+	rep, rerr := repairSocket(rctx, m, err)
+	if rerr != nil {
+		return rep, &RepairError{Cause: err, Err: rerr}
+	}
+	// The restarted socket goes through discovery's checks again before root
+	// connects to it.
+	d, derr := c.Discover(UIDs(s.UID))
+	if derr != nil {
+		return rep, derr
+	}
+	if ferr := d.Failed[s.UID]; ferr != nil {
+		return rep, ferr
+	}
+	return rep, attempt(ctx, d.Sessions[0])
+}
+
+// repairSocket resets the failed state of the agent's units and restarts its socket
+// unit, as `systemctl --user reset-failed` and `restart` would: a socket unit whose
+// file was removed and reloaded (Loaded: not-found, its listening socket closed), or
+// that failed by its start limit, listens again only once restarted. A masked socket
+// unit is left alone: someone chose to turn the agent off.
+func repairSocket(ctx context.Context, m *systemd.Manager, cause error) (*RepairResult, error) {
+	rep := &RepairResult{Cause: cause.Error()}
+	var err error
+	if rep.Before, err = socketState(ctx, m); err != nil {
+		return nil, err
+	}
+	if rep.Before.LoadState == "masked" {
+		return rep, fmt.Errorf("%s is masked", AgentSocketUnit)
+	}
+	for _, unit := range []string{AgentSocketUnit, AgentServiceUnit} {
+		if err := m.ResetFailed(ctx, unit); err != nil && !errors.Is(err, systemd.ErrNoSuchUnit) {
+			return rep, err
+		}
+	}
+	restartErr := m.Restart(ctx, AgentSocketUnit)
+	rep.After, err = socketState(ctx, m)
+	if restartErr != nil {
+		return rep, restartErr
+	}
+	if err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+func socketState(ctx context.Context, m *systemd.Manager) (UnitState, error) {
+	props, err := m.Properties(ctx, AgentSocketUnit)
+	if err != nil {
+		return UnitState{}, err
+	}
+	str := func(name string) string { s, _ := props[name].(string); return s }
+	return UnitState{LoadState: str("LoadState"), ActiveState: str("ActiveState"), SubState: str("SubState"), Result: str("Result")}, nil
+}
+
+// RepairReport is what `repair` found for one user: the agent's session info, and
+// what was repaired to reach it (nil when it answered at once).
+type RepairReport struct {
+	Agent    wire.SessionInfo `json:"agent"`
+	Repaired *RepairResult    `json:"repaired,omitempty"`
+}
+
+// Repair reaches each targeted user's agent (GET /v1/session-info) and repairs the
+// agent socket of those whose socket is broken while their manager runs, when
+// Options.RepairAgents is on; off, it only finds them (each a *RepairError). Targeting
+// all sessions, it also looks at users whose
+// manager runs without an agent socket, and repairs those whose agent socket unit is
+// failed (after a start-limit failure, systemd removed the socket file); the others
+// (no agent installed, or turned off) are not listed.
+func (c *Client) Repair(ctx context.Context, t Targets) (*Results[RepairReport], error) {
+	r := &request{
+		op:         "repair session agent",
+		method:     http.MethodGet,
+		path:       wire.PathSessionInfo,
+		limits:     c.quickLimits(),
+		scanFailed: true,
+	}
+	res, err := fanOut[wire.SessionInfo](ctx, c, t, r)
+	if err != nil {
+		return nil, err
+	}
+	out := &Results[RepairReport]{Op: res.Op, Skipped: res.Skipped, NotLoginSessions: res.NotLoginSessions}
+	for _, o := range res.Outcomes {
+		out.Outcomes = append(out.Outcomes, Outcome[RepairReport]{
+			UID: o.UID, Socket: o.Socket, Err: o.Err, Repaired: o.Repaired, optional: o.optional,
+			Result: RepairReport{Agent: o.Result, Repaired: o.Repaired},
+		})
+	}
+	return out, nil
+}
+
+// socketStateOf reads the agent socket unit's state in uid's verified manager,
+// within the client's whole-call deadline.
+func (c *Client) socketStateOf(ctx context.Context, uid int) (UnitState, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	m, err := c.connectManager(ctx, uid)
+	if err != nil {
+		return UnitState{}, err
+	}
+	defer m.Close()
+	return socketState(ctx, m)
+}
+
+// failedSockets returns the uids, other than those in skip, whose manager runs in
+// the runtime directory and whose agent socket unit is failed: the users that lost
+// their agent socket file to a start-limit failure. Dynamic-user uids are no login
+// sessions (see Discovery). The managers are asked one after
+// the other: these are the users without an agent socket, normally none or few.
+func (c *Client) failedSockets(ctx context.Context, skip map[int]bool) []int {
+	entries, err := os.ReadDir(c.opts.RuntimeDir)
+	if err != nil {
+		return nil
+	}
+	var uids []int
+	for _, e := range entries {
+		uid := parseUID(e.Name())
+		if uid < 0 || skip[uid] || (uid >= DynamicUIDMin && uid <= DynamicUIDMax) {
+			continue
+		}
+		if _, err := os.Lstat(c.managerSocket(uid)); err != nil {
+			continue
+		}
+		st, err := c.socketStateOf(ctx, uid)
+		if err == nil && st.ActiveState == "failed" {
+			uids = append(uids, uid)
+		}
+	}
+	return uids
+}
