@@ -191,8 +191,9 @@ func TestGoneSessionIsListedBrokenAgentIsRepaired(t *testing.T) {
 	env := []string{"SNAP_SESSION_AGENT_RUNTIME_DIR=" + base}
 	r := runSnapEnv(t, env, "sessions", "list", "--no-repair", "--json")
 	got := decodeSessionsJSON(t, r)
-	gone, broken := got[fmt.Sprint(goneUID)], got[live.User]
-	if r.code != 1 || len(got) != 2 || gone.OK || gone.Error == nil || gone.Error.Kind != string(client.KindNoSession) ||
+	// The gone session's uid has no user: its user is null.
+	gone, broken := got[""], got[live.User]
+	if r.code != 1 || len(got) != 2 || gone.UID == nil || *gone.UID != goneUID || gone.OK || gone.Error == nil || gone.Error.Kind != string(client.KindNoSession) ||
 		broken.Error == nil || broken.Error.Kind != string(client.KindBrokenAgent) {
 		t.Errorf("list --no-repair: exit %d, want 1 (the broken agent) with the gone session listed:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -207,7 +208,13 @@ func TestGoneSessionIsListedBrokenAgentIsRepaired(t *testing.T) {
 	if row := tableRow(t, r.stdout, live); !strings.HasSuffix(row, "  ok") {
 		t.Errorf("row of the repaired session: %q", row)
 	}
-	if !strings.Contains(r.stdout, fmt.Sprintf("%d  %d", goneUID, goneUID)) || !strings.Contains(r.stdout, "no session") {
+	var goneRow []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == fmt.Sprint(goneUID) {
+			goneRow = f
+		}
+	}
+	if n := len(goneRow); n < 2 || goneRow[n-2] != "no" || goneRow[n-1] != "session" {
 		t.Errorf("the gone session is not listed as no session:\n%s", r.stdout)
 	}
 }
