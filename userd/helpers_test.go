@@ -69,13 +69,12 @@ func startEnv(t *testing.T, idleTimeout time.Duration) (e *env, served <-chan er
 	t.Cleanup(func() { conn.Close() })
 	e.conn = conn
 	ctx, cancel := context.WithCancel(context.Background())
+	svc := userd.New(userd.Config{DesktopDir: e.desktopDir, IdleTimeout: idleTimeout})
+	if err := svc.Export(conn); err != nil {
+		t.Fatal(err)
+	}
 	result := make(chan error, 1)
-	go func() {
-		result <- userd.Serve(ctx, conn, userd.ServeConfig{
-			Config:      userd.Config{DesktopDir: e.desktopDir},
-			IdleTimeout: idleTimeout,
-		})
-	}()
+	go func() { result <- svc.Serve(ctx) }()
 	e.waitForNames()
 	return e, result, cancel
 }

@@ -6,14 +6,12 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-
-	"github.com/snapcore-ng/usersession-agent/internal/idle"
 )
 
 // Defaults of ServeConfig.
 const (
 	// DefaultIdleTimeout is how long the service waits without a call in progress
-	// before it exits (snapd's userd never exits).
+	// before it exits (snapd's userd never exits once started).
 	DefaultIdleTimeout = 60 * time.Second
 	// settle is how long, once the names are released, no new call may start
 	// before the process exits: godbus runs each call in a goroutine of its own, so a
@@ -23,54 +21,36 @@ const (
 	maxDrain = 10 * time.Second
 )
 
-// ServeConfig says how Serve runs the service.
-type ServeConfig struct {
-	Config
-	// IdleTimeout is how long to wait without a call in progress before exiting;
-	// zero means DefaultIdleTimeout, negative never.
-	IdleTimeout time.Duration
-}
-
-// Serve exports the service's objects on conn, then requests its well-known names,
-// and serves until it has been idle for cfg.IdleTimeout or ctx ends. It then releases
-// the names, so that the next call starts a new instance through D-Bus activation,
-// and returns once the calls in progress are done. A name owned by another process
-// is an error: two services would split the names between them.
-func Serve(ctx context.Context, conn *dbus.Conn, cfg ServeConfig) error {
-	timeout := cfg.IdleTimeout
-	if timeout == 0 {
-		timeout = DefaultIdleTimeout
-	}
-	tracker := idle.NewTracker(timeout)
-	cfg.Activity = tracker
-	callCtx, cancelCalls := context.WithCancel(context.Background())
-	defer cancelCalls()
-	s := New(conn, cfg.Config)
-	s.base = callCtx
-	if err := s.Export(); err != nil {
-		return err
+// Serve requests the service's well-known names on the connection given to Export
+// and serves until it has been idle for Config.IdleTimeout or ctx ends. It then
+// releases the names, so that the next call starts a new instance through D-Bus
+// activation, and returns once the calls in progress are done. A name owned by
+// another process is an error: two services would split the names between them.
+func (s *Service) Serve(ctx context.Context) error {
+	if s.conn == nil {
+		return fmt.Errorf("cannot serve: the objects are not exported")
 	}
 	var owned []string
-	defer func() { releaseNames(conn, owned) }()
+	defer func() { releaseNames(s.conn, owned) }()
 	for _, name := range s.BusNames() {
-		if err := requestName(ctx, conn, name); err != nil {
+		if err := requestName(ctx, s.conn, name); err != nil {
 			return err
 		}
 		owned = append(owned, name)
 	}
 	s.log.Debug("serving", "names", owned)
 
-	tracker.Start()
-	defer tracker.Stop()
+	s.activity.Start()
+	defer s.activity.Stop()
 	select {
-	case <-tracker.Done():
-		s.log.Debug("idle, exiting", "timeout", timeout)
+	case <-s.activity.Done():
+		s.log.Debug("idle, exiting", "timeout", s.idleFor)
 	case <-ctx.Done():
 		s.log.Debug("asked to exit")
 		// Open dialogs are closed and their calls answered: the process is going.
-		cancelCalls()
+		s.cancelCalls()
 	}
-	releaseNames(conn, owned)
+	releaseNames(s.conn, owned)
 	owned = nil
 	s.drain()
 	return nil

@@ -27,10 +27,10 @@ type Config struct {
 	DesktopDir string
 	// Asker puts questions to the user; nil means NewAsker().
 	Asker Asker
-	// Activity, when set, counts the calls in progress (dialogs included), for the
-	// process's idle exit.
-	Activity *idle.Tracker
-	Logger   *slog.Logger
+	// IdleTimeout is how long Serve waits without a call in progress before it
+	// returns; zero means DefaultIdleTimeout, negative never.
+	IdleTimeout time.Duration
+	Logger      *slog.Logger
 }
 
 // Service is the state the three objects share: the bus connection, who may call,
@@ -40,28 +40,34 @@ type Service struct {
 	desktopDir string
 	asker      Asker
 	activity   *idle.Tracker
+	idleFor    time.Duration
 	log        *slog.Logger
 	uid        uint32
 	children   children
-	// base is the context of every call; Serve cancels it at exit.
-	base context.Context
+	// base is the context of every call; Serve cancels it when asked to exit.
+	base        context.Context
+	cancelCalls context.CancelFunc
 
 	mu        sync.Mutex
 	inflight  int
 	lastBegin time.Time
 }
 
-// New returns the service for conn.
-func New(conn *dbus.Conn, cfg Config) *Service {
+// New returns the service of cfg; Export puts it on a connection.
+func New(cfg Config) *Service {
+	timeout := cfg.IdleTimeout
+	if timeout == 0 {
+		timeout = DefaultIdleTimeout
+	}
 	s := &Service{
-		conn:       conn,
 		desktopDir: cfg.DesktopDir,
 		asker:      cfg.Asker,
-		activity:   cfg.Activity,
+		activity:   idle.NewTracker(timeout),
+		idleFor:    timeout,
 		log:        cfg.Logger,
 		uid:        uint32(os.Getuid()),
-		base:       context.Background(),
 	}
+	s.base, s.cancelCalls = context.WithCancel(context.Background())
 	if s.desktopDir == "" {
 		s.desktopDir = DefaultDesktopDir
 	}
@@ -95,10 +101,12 @@ func (s *Service) BusNames() []string {
 	return names
 }
 
-// Export exports every object with its introspection data (and
-// org.freedesktop.DBus.Peer, which godbus answers itself). Call it before requesting
-// the names, so that the first call after activation finds its object.
-func (s *Service) Export() error {
+// Export exports every object on conn with its introspection data (and
+// org.freedesktop.DBus.Peer, which godbus answers itself); the service then works on
+// conn. Call it before the names are requested, so that the first call after
+// activation finds its object.
+func (s *Service) Export(conn *dbus.Conn) error {
+	s.conn = conn
 	for _, o := range s.Objects() {
 		if err := s.conn.Export(o, o.ObjectPath(), o.Interface()); err != nil {
 			return fmt.Errorf("cannot export %s: %w", o.Interface(), err)
@@ -126,10 +134,8 @@ func denied(format string, args ...any) error {
 // caller is identified and must be this user, and the error (if any) becomes the
 // D-Bus error: AccessDenied for refusals, Failed for the rest.
 func (s *Service) call(sender dbus.Sender, method func(ctx context.Context, c *Caller) error) *dbus.Error {
-	if s.activity != nil {
-		s.activity.Begin()
-		defer s.activity.End()
-	}
+	s.activity.Begin()
+	defer s.activity.End()
 	s.mu.Lock()
 	s.inflight++
 	s.lastBegin = time.Now()
