@@ -50,18 +50,7 @@ func startEnv(t *testing.T, idleTimeout time.Duration) (e *env, served <-chan er
 	t.Helper()
 	e = &env{t: t, desktopDir: t.TempDir()}
 	e.addr = dbustest.Start(t).Address
-	dir := t.TempDir()
-	e.bin = filepath.Join(dir, "bin")
-	e.log = filepath.Join(dir, "calls")
-	if err := os.Mkdir(e.bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// No dialog tool but the stand-ins: the host's zenity must never show up.
-	t.Setenv("PATH", e.bin+":/usr/bin:/bin")
-	t.Setenv("XDG_CURRENT_DESKTOP", "")
-	for _, tool := range []string{"xdg-open", "xdg-mime", "xdg-settings", "systemd-run", "zenity"} {
-		e.standIn(tool, "exit 0")
-	}
+	e.setUpStandIns()
 	conn, err := dbus.Connect(e.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -191,5 +180,22 @@ func writeFile(t *testing.T, path, content string) {
 	}
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// setUpStandIns puts stand-ins that answer yes for every desktop tool first on PATH.
+func (e *env) setUpStandIns() {
+	t := e.t
+	dir := t.TempDir()
+	e.bin = filepath.Join(dir, "bin")
+	e.log = filepath.Join(dir, "calls")
+	if err := os.Mkdir(e.bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// No dialog tool but the stand-ins: the host's zenity must never show up.
+	t.Setenv("PATH", e.bin+":/usr/bin:/bin")
+	t.Setenv("XDG_CURRENT_DESKTOP", "")
+	for _, tool := range []string{"xdg-open", "xdg-mime", "xdg-settings", "systemd-run", "zenity"} {
+		e.standIn(tool, "exit 0")
 	}
 }
