@@ -45,15 +45,6 @@ func (e *CommandError) Error() string {
 
 func (e *CommandError) Unwrap() error { return e.Err }
 
-// exitCode is the exit status of a command that ran to its end, or -1.
-func exitCode(err error) int {
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) && exitErr.Exited() {
-		return exitErr.ExitCode()
-	}
-	return -1
-}
-
 // runOutput runs name with args under timeout and returns its trimmed standard
 // output; stderr (first KiB) goes into the error.
 func runOutput(ctx context.Context, timeout time.Duration, name string, args ...string) (string, error) {

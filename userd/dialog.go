@@ -43,7 +43,7 @@ func (toolAsker) YesNo(ctx context.Context, primary, secondary string, timeout t
 	// a snap name or a path must not be able to change what the question says.
 	text := fmt.Sprintf("<big><b>%s</b></big>\n\n%s\n\n<small>%s</small>",
 		html.EscapeString(primary), html.EscapeString(secondary),
-		html.EscapeString(fmt.Sprintf("This dialog closes by itself after %v.", timeout)))
+		html.EscapeString("This dialog closes by itself after "+humanDuration(timeout)+"."))
 	var args []string
 	switch tool {
 	case "zenity":
@@ -63,12 +63,21 @@ func (toolAsker) YesNo(ctx context.Context, primary, secondary string, timeout t
 		return true, nil
 	case ctx.Err() != nil:
 		return false, nil
-	case exitCode(err) >= 0:
-		// zenity: 1 no or closed, 5 timed out; kdialog: 1 no, 2 cancelled.
+	case errors.As(err, new(*exec.ExitError)):
+		// The dialog was shown and did not say yes: zenity exits 1 for no or closed,
+		// 5 when timed out; kdialog 1 for no, 2 when cancelled; either may be killed.
 		return false, nil
 	default:
 		return false, commandError(ctx, tool, err, "")
 	}
+}
+
+// humanDuration says d in whole minutes, or seconds under two minutes.
+func humanDuration(d time.Duration) string {
+	if d >= 2*time.Minute {
+		return strconv.Itoa(int(d/time.Minute)) + " minutes"
+	}
+	return strconv.Itoa(int(d/time.Second)) + " seconds"
 }
 
 // dialogTool picks zenity or kdialog from $PATH.

@@ -3,6 +3,7 @@ package userd_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -44,5 +45,24 @@ func TestServeExitsWhenIdleButNotWithACallInProgress(t *testing.T) {
 		if e.hasOwner(name) {
 			t.Errorf("%s is still owned after the idle exit", name)
 		}
+	}
+}
+
+// Asked to exit with a call in progress, the service ends the call and answers it
+// before it goes.
+func TestServeAnswersCallsInProgressWhenAskedToExit(t *testing.T) {
+	e, served, stop := startEnv(t, -1)
+	e.standIn("zenity", "exec sleep 60")
+	file := filepath.Join(t.TempDir(), "f.txt")
+	writeFile(t, file, "x")
+	answered := make(chan string, 1)
+	go func() { answered <- e.call("viewer", "OpenFile", "read", file) }()
+	waitFor(t, "the dialog", func() bool { return len(e.calls("zenity")) == 1 })
+	stop()
+	if out := <-answered; !strings.HasPrefix(out, accessDenied) {
+		t.Errorf("OpenFile during exit = %s, want it refused", out)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
 	}
 }

@@ -48,9 +48,11 @@ type Service struct {
 	base        context.Context
 	cancelCalls context.CancelFunc
 
-	mu        sync.Mutex
-	inflight  int
-	lastBegin time.Time
+	mu       sync.Mutex
+	inflight int
+	// lastSeen is when a call last began or ended: godbus sends a method's reply
+	// after the method returns, so the exit waits a while after the last end too.
+	lastSeen time.Time
 }
 
 // New returns the service of cfg; Export puts it on a connection.
@@ -138,11 +140,12 @@ func (s *Service) call(sender dbus.Sender, method func(ctx context.Context, c *C
 	defer s.activity.End()
 	s.mu.Lock()
 	s.inflight++
-	s.lastBegin = time.Now()
+	s.lastSeen = time.Now()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.inflight--
+		s.lastSeen = time.Now()
 		s.mu.Unlock()
 	}()
 	ctx := s.base
@@ -167,14 +170,14 @@ func (s *Service) call(sender dbus.Sender, method func(ctx context.Context, c *C
 	return dbus.MakeFailedError(err)
 }
 
-// drain waits, up to maxDrain, until no call is in progress and none has begun for
-// settle.
+// drain waits, up to maxDrain, until no call is in progress and none has begun or
+// ended for settle.
 func (s *Service) drain() {
 	start := time.Now()
 	deadline := start.Add(maxDrain)
 	for time.Now().Before(deadline) {
 		s.mu.Lock()
-		quiet := s.inflight == 0 && time.Since(s.lastBegin) >= settle && time.Since(start) >= settle
+		quiet := s.inflight == 0 && time.Since(s.lastSeen) >= settle && time.Since(start) >= settle
 		s.mu.Unlock()
 		if quiet {
 			return
