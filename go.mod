@@ -8,3 +8,5 @@ require (
 	github.com/jessevdk/go-flags v1.6.1
 	golang.org/x/sys v0.50.0
 )
+
+require gopkg.in/yaml.v3 v3.0.1 // indirect
