@@ -36,7 +36,8 @@ BUILDDIR ?= build
 # Dates the manual page (go-flags reads it), so that the same commit gives the same page.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build test check fmt-check vet race demo screenshot bench bench-notifications install uninstall clean
+.PHONY: all build test check fmt-check vet race demo screenshot bench bench-notifications install uninstall clean \
+	suite-binaries spread-local
 
 all: build
 
@@ -70,7 +71,16 @@ vet:
 	$(GO) vet ./...
 	cd tests/snapdcompat && $(GO) vet ./...
 
-check: fmt-check vet test
+check: fmt-check vet test spread-local
+
+# The binaries the spread suite uses: this build, and the same code under another
+# version as the "upgrade" of the agent-exit-upgrade task.
+suite-binaries: build
+	$(MAKE) build BUILDDIR=$(BUILDDIR)/next VERSION=$(VERSION)-next
+
+# The spread suite without spread: on this machine, then in a booted Debian container.
+spread-local: suite-binaries
+	./tests/lib/run-spread-local
 
 # As root: a throwaway user session on this machine, and root talking to its agent.
 demo: build
