@@ -127,8 +127,16 @@ func (r *Runner) Run(ctx context.Context, jobs []*Job) *Result {
 		bs, bkill = b.Scripts, b.KillTimeout
 	}
 	first, last := jobs[0], jobs[len(jobs)-1]
-	run := func(what string, job *Job, dir, script, debug string, timeouts ...time.Duration) bool {
+	// An interrupted run still restores what it prepared.
+	restoreCtx := context.WithoutCancel(ctx)
+	runIn := func(ctx context.Context, what string, job *Job, dir, script, debug string, timeouts ...time.Duration) bool {
 		return r.script(ctx, what, job, dir, script, debug, killTimeout(append(timeouts, bkill, p.KillTimeout)...))
+	}
+	run := func(what string, job *Job, dir, script, debug string, timeouts ...time.Duration) bool {
+		return runIn(ctx, what, job, dir, script, debug, timeouts...)
+	}
+	restore := func(what string, job *Job, dir, script, debug string, timeouts ...time.Duration) bool {
+		return runIn(restoreCtx, what, job, dir, script, debug, timeouts...)
 	}
 	root := p.Path
 	broken := false
@@ -141,7 +149,7 @@ func (r *Runner) Run(ctx context.Context, jobs []*Job) *Result {
 	var suiteJob *Job
 	badSuite := false
 	endSuite := func() {
-		if suite != nil && !run("restore suite "+suite.Name, suiteJob, r.taskDir(suiteJob), suite.Scripts.Restore, suite.Scripts.Debug, suite.KillTimeout) {
+		if suite != nil && !restore("restore suite "+suite.Name, suiteJob, r.taskDir(suiteJob), suite.Scripts.Restore, suite.Scripts.Debug, suite.KillTimeout) {
 			res.Broken = append(res.Broken, "suite "+suite.Name+" restore")
 			broken = true
 		}
@@ -173,7 +181,7 @@ func (r *Runner) Run(ctx context.Context, jobs []*Job) *Result {
 		s, t := job.Suite.Scripts, job.Task
 		debug := joinScripts(t.Debug, s.DebugEach, bs.DebugEach, p.Scripts.DebugEach)
 		prepare := joinScripts(p.Scripts.PrepareEach, bs.PrepareEach, s.PrepareEach, t.Prepare)
-		restore := joinScripts(t.Restore, s.RestoreEach, bs.RestoreEach, p.Scripts.RestoreEach)
+		restoreScript := joinScripts(t.Restore, s.RestoreEach, bs.RestoreEach, p.Scripts.RestoreEach)
 		switch {
 		case !run("prepare", job, dir, prepare, debug, t.KillTimeout, job.Suite.KillTimeout):
 			res.Failed = append(res.Failed, job.Name)
@@ -185,14 +193,14 @@ func (r *Runner) Run(ctx context.Context, jobs []*Job) *Result {
 			res.Passed = append(res.Passed, job.Name)
 			fmt.Fprintf(r.Log, "PASS %s\n", job.Name)
 		}
-		if !run("restore", job, dir, restore, debug, t.KillTimeout, job.Suite.KillTimeout) {
+		if !restore("restore", job, dir, restoreScript, debug, t.KillTimeout, job.Suite.KillTimeout) {
 			res.Broken = append(res.Broken, job.Name+" restore")
 			broken = true
 		}
 	}
 	endSuite()
-	if !run("restore backend", last, root, bs.Restore, bs.Debug) ||
-		!run("restore project", last, root, p.Scripts.Restore, p.Scripts.Debug) {
+	if !restore("restore backend", last, root, bs.Restore, bs.Debug) ||
+		!restore("restore project", last, root, p.Scripts.Restore, p.Scripts.Debug) {
 		res.Broken = append(res.Broken, "project restore")
 	}
 	return res

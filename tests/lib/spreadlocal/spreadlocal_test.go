@@ -434,3 +434,41 @@ func TestFailingRunReturnsAnError(t *testing.T) {
 		t.Fatalf("err %v\n%s", err, out.String())
 	}
 }
+
+// An interrupted run (Ctrl-C, SIGTERM) kills the running script, aborts the other
+// jobs and still restores what it prepared.
+func TestInterruptedRunStillRestores(t *testing.T) {
+	dir := writeProject(t, map[string]string{
+		"spread.yaml":     orderSpread,
+		"one/a/task.yaml": "summary: a\nexecute: |\n    touch @DIR@/started\n    sleep 60\nrestore: echo a-restore >>$LOG\n",
+		"one/b/task.yaml": "summary: b\nexecute: echo b-execute >>$LOG\n",
+		"two/c/task.yaml": "summary: c\nexecute: echo c-execute >>$LOG\n",
+	})
+	p := load(t, dir)
+	jobs, err := p.Jobs(nspawnTarget(p), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "started")); err == nil {
+				cancel()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	var log bytes.Buffer
+	res := (&Runner{Project: p, Target: nspawnTarget(p), Exec: &CommandExecutor{}, Log: &log}).Run(ctx, jobs)
+	if !reflect.DeepEqual(res.Failed, []string{"nspawn:debian-12-64:one/a"}) || !reflect.DeepEqual(res.Aborted, []string{"nspawn:debian-12-64:one/b", "nspawn:debian-12-64:two/c"}) {
+		t.Errorf("result: %+v\n%s", res, log.String())
+	}
+	got := readLines(t, filepath.Join(dir, "log"))
+	for _, want := range []string{"a-restore", "one-restore", "backend-restore", "project-restore"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("%s did not run after the interruption: %v", want, got)
+		}
+	}
+}
