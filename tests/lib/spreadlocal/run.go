@@ -46,7 +46,10 @@ func (c *CommandExecutor) Run(ctx context.Context, argv []string, stdin io.Reade
 	case <-ctx.Done():
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
-		return fmt.Errorf("killed after timeout: %w", ctx.Err())
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return errors.New("killed after timeout")
+		}
+		return errors.New("interrupted")
 	}
 }
 
