@@ -301,13 +301,19 @@ func TestFailingSuitePrepareAbortsItsTasksOnly(t *testing.T) {
 func TestKillTimeout(t *testing.T) {
 	dir := writeProject(t, map[string]string{
 		"spread.yaml":       minimalSpread,
-		"tests/a/task.yaml": "summary: a\nkill-timeout: 200ms\nexecute: |\n    sleep 60 &\n    echo $! >@DIR@/child\n    wait\n",
+		"tests/a/task.yaml": "summary: a\nkill-timeout: 2s\nexecute: |\n    sleep 60 &\n    echo $! >@DIR@/child\n    wait\n",
 	})
 	res, log := runJobs(t, load(t, dir), hostTarget("debian-12-64"))
 	if len(res.Failed) != 1 || !strings.Contains(log, "killed after timeout") {
 		t.Fatalf("result %+v\n%s", res, log)
 	}
-	child := strings.TrimSpace(string(must(os.ReadFile(filepath.Join(dir, "child")))))
+	data, err := os.ReadFile(filepath.Join(dir, "child"))
+	if err != nil {
+		// On a loaded machine the kill may come before the script started its child.
+		t.Logf("the script was killed before it started its child: %v", err)
+		return
+	}
+	child := strings.TrimSpace(string(data))
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, err := os.Stat("/proc/" + child); os.IsNotExist(err) {
