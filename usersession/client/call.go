@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -57,7 +60,13 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 		body = bytes.NewReader(data)
 	}
 	u := url.URL{Scheme: "http", Host: "localhost", Path: r.path, RawQuery: r.query.Encode()}
-	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	// Whether the whole request went out tells a failure to send it from an agent
+	// that closed the connection before answering it.
+	var sent atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		sent.Store(info.Err == nil)
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), r.method, u.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("cannot build request: %w", err)
 	}
@@ -83,7 +92,14 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, classify(ctx, err, start, deadline, r.limits, PhaseHeaders, "send request")
+		op := "send request"
+		if sent.Load() {
+			op = "read response"
+			if ctx.Err() == nil && closedEarly(err) {
+				return nil, &TransportError{Op: op, Err: ErrClosedBeforeAnswer}
+			}
+		}
+		return nil, classify(ctx, err, start, deadline, r.limits, PhaseHeaders, op)
 	}
 	defer resp.Body.Close()
 	// net/http reads past other 1xx answers itself; a 101 ends the exchange and
@@ -138,6 +154,17 @@ func classify(ctx context.Context, err error, start, deadline time.Time, lim lim
 		return &TimeoutError{Phase: PhaseHeaders, Limit: lim.headers}
 	}
 	return &TransportError{Op: op, Err: unwrapURLError(err)}
+}
+
+// ErrClosedBeforeAnswer says the agent closed the connection after the whole request
+// was sent and before a byte of its answer: for instance it exited in the middle of
+// the work, which may or may not have been done.
+var ErrClosedBeforeAnswer = errors.New("agent closed the connection after the request was sent, before answering")
+
+// closedEarly reports whether err is the connection ending under net/http's read of
+// the answer: end of file or a reset.
+func closedEarly(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // unwrapURLError drops net/http's `Get "http://localhost/...":` prefix, which names a

@@ -111,7 +111,8 @@ func (e *TimeoutError) Timeout() bool { return true }
 // answer with it, other than a timeout (for instance the agent died mid-answer, or
 // the caller cancelled the context).
 type TransportError struct {
-	// Op is "connect", "send request" or "read response".
+	// Op is "connect", "send request" or "read response" (the request was sent in
+	// full; Err is ErrClosedBeforeAnswer when the agent hung up before answering).
 	Op  string
 	Err error
 }

@@ -372,3 +372,21 @@ func TestSocketSwappedForASymlinkIsNeverConnected(t *testing.T) {
 	}
 	t.Logf("200 calls while the path flipped: %v", counts)
 }
+
+// An agent that takes the whole request and hangs up without answering (as one
+// exiting in the middle of the work does) is reported as such: the request was
+// sent, its answer never came.
+func TestAgentClosingBeforeAnswerNamesThePhase(t *testing.T) {
+	clienttest.RequireRoot(t)
+	f := clienttest.NewFleet(t)
+	const closer = 42401
+	f.Start(closer, clienttest.CloseBeforeAnswer)
+	c := client.New(client.Options{RuntimeDir: f.Base})
+	res, err := c.ServicesStart(t.Context(), client.UIDs(closer), []string{"snap.a.one.service", "snap.a.two.service"}, false)
+	o := only(t, res, err)
+	var te *client.TransportError
+	if !errors.As(o.Err, &te) || te.Op != "read response" || !errors.Is(o.Err, client.ErrClosedBeforeAnswer) {
+		t.Fatalf("want the agent named as closing after the request was sent, got %v", o.Err)
+	}
+	t.Log(o.Err)
+}

@@ -49,6 +49,9 @@ const (
 	// so that Go's HTTP client hands over the raw connection, and then says nothing
 	// more until the client hangs up.
 	SwitchProtocols = "switch-protocols"
+	// CloseBeforeAnswer reads the whole request, then closes the connection without
+	// a byte of answer, as an agent exiting in the middle of the work does.
+	CloseBeforeAnswer = "close-before-answer"
 	// StatusFlood answers service-status with just under 1 MiB of empty entries
 	// ([{},{},...], about 350,000 of them), whatever was asked; other calls as Good.
 	StatusFlood = "status-flood"
@@ -105,6 +108,11 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(head + strings.Repeat(",{}", (StatusFloodSize-len(head)-len(tail))/3) + tail))
 	case Hang:
 		<-r.Context().Done()
+	case CloseBeforeAnswer:
+		io.Copy(io.Discard, r.Body)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+		}
 	case TrickleHeaders:
 		trickle(w, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{}", true)
 	case TrickleBody:
