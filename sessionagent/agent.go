@@ -29,6 +29,7 @@ type Agent struct {
 	routes   map[string]*Command
 	features []string
 	idle     *idle.Tracker
+	work     *serviceWork
 	bus      sessionBus
 	// refreshLookup finds the names and icons of busy apps for refresh
 	// notifications.
@@ -54,6 +55,7 @@ func New(cfg Config) *Agent {
 			Locale:     desktopentry.Locale(os.Getenv),
 		},
 		exit: make(chan string, 1),
+		work: newServiceWork(),
 	}
 }
 
@@ -138,14 +140,25 @@ func (a *Agent) Run(ctx context.Context) error {
 	return serveErr
 }
 
-// shutdown stops accepting connections, waits for the requests in progress, and for
-// the connections accepted but not read yet, to be answered, then closes the server.
-// Past Config.ShutdownTimeout it cancels the requests left and closes their connections.
+// shutdown first waits for the service work in progress, which ends within its own
+// deadline and must be answered: cut short, it would leave units half done. Until then
+// the agent keeps accepting and answering every other call (new service work is
+// refused), so that no call queues unanswered in the socket behind the work. It then
+// stops accepting connections, waits for the requests in progress, and for the
+// connections accepted but not read yet, to be answered, and closes the server. Past
+// Config.ShutdownTimeout it cancels the requests left and closes their connections.
 //
 // It does not use (*http.Server).Shutdown: that waits for a connection accepted but not
 // read yet, then drops the request it reads, which would lose the call that
 // socket-activated the agent, or that came just as it decided to exit.
 func (a *Agent) shutdown(srv *http.Server, conns *connLimiter, cancelRequests context.CancelFunc) {
+	work := a.work.close()
+	select {
+	case <-work:
+	default:
+		a.log.Info("waiting for the service work in progress, still answering other calls")
+		<-work
+	}
 	timer := time.NewTimer(a.cfg.ShutdownTimeout)
 	defer timer.Stop()
 	drained := conns.drain()

@@ -45,7 +45,9 @@ type Config struct {
 	// it exits; negative means never.
 	IdleTimeout time.Duration
 	// ShutdownTimeout bounds how long requests in progress may take to finish once
-	// the agent is exiting; the connections left are then closed.
+	// the agent is exiting; the connections left are then closed. Service work
+	// (service-control, app-control) is waited for before it starts, within
+	// RequestTimeout.
 	ShutdownTimeout time.Duration
 	// ReadHeaderTimeout bounds reading a request's headers, and so how long a
 	// connection that sends nothing can delay an exit.

@@ -13,13 +13,21 @@ func init() {
 
 // postAgentExit makes the agent exit once the answer is written: after an upgrade root
 // asks every agent to exit, and the socket starts the new binary on the next call. The
-// body is empty or {}.
+// body is empty or {}. Service work in progress is waited for (within its own
+// deadline) before the answer, and none starts from then on: an exit never leaves
+// units half started or stopped, nor their caller without an answer.
 func postAgentExit(a *Agent, r *http.Request) Response {
 	if r.ContentLength != 0 {
 		var none struct{}
 		if err := a.decodeBody(r, &none); err != nil {
 			return ResponseForError(err)
 		}
+	}
+	select {
+	case <-a.work.close():
+	case <-r.Context().Done():
+		// The work's deadline and this request's are the same, so the work is
+		// ending too; the exit goes ahead and the drain waits for its answer.
 	}
 	reason := "exit requested"
 	if cred, ok := PeerCredFromContext(r.Context()); ok {

@@ -21,11 +21,13 @@ func postServiceControl(a *Agent, r *http.Request) Response {
 	if err := a.decodeBody(r, &inst); err != nil {
 		return ResponseForError(err)
 	}
-	res, err := a.cfg.Services.Control(r.Context(), inst)
-	if err != nil {
-		return ResponseForError(err)
-	}
-	return SyncResponse(res)
+	return a.asServiceWork(func() Response {
+		res, err := a.cfg.Services.Control(r.Context(), inst)
+		if err != nil {
+			return ResponseForError(err)
+		}
+		return SyncResponse(res)
+	})
 }
 
 func getServiceStatus(a *Agent, r *http.Request) Response {
@@ -48,11 +50,13 @@ func postAppControl(a *Agent, r *http.Request) Response {
 	if err := a.decodeBody(r, &inst); err != nil {
 		return ResponseForError(err)
 	}
-	res, err := a.cfg.Services.Kill(r.Context(), inst)
-	if err != nil {
-		return ResponseForError(err)
-	}
-	return SyncResponse(res)
+	return a.asServiceWork(func() Response {
+		res, err := a.cfg.Services.Kill(r.Context(), inst)
+		if err != nil {
+			return ResponseForError(err)
+		}
+		return SyncResponse(res)
+	})
 }
 
 func servicesUnavailable(a *Agent) Response {

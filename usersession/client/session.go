@@ -19,12 +19,13 @@ func (c *Client) SessionInfo(ctx context.Context, t Targets) (*Results[wire.Sess
 
 // AgentExit tells each agent to exit (POST /v1/agent-exit), for instance before an
 // upgrade; socket activation starts the new one on the next connection. The agent
-// answers before it exits.
+// answers before it exits, once its service work in progress is done: the call has
+// the deadlines of service calls.
 func (c *Client) AgentExit(ctx context.Context, t Targets) (*Results[struct{}], error) {
 	return fanOut[struct{}](ctx, c, t, &request{
 		op:     "tell session agent to exit",
 		method: http.MethodPost,
 		path:   wire.PathAgentExit,
-		limits: c.quickLimits(),
+		limits: c.serviceLimits(),
 	})
 }

@@ -70,6 +70,9 @@ const (
 	// own kind (service-control...), where snapd's client reads them, and only its
 	// HTTP status (504) tells the timeout.
 	ErrorKindManagerTimeout = "systemd-timeout"
+	// ErrorKindAgentExiting says the agent is exiting and starts no new service work
+	// (503); the next call reaches a new agent.
+	ErrorKindAgentExiting = "agent-exiting"
 )
 
 // Keys of the value of a service-control, service-status or app-control error: each
