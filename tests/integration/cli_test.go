@@ -229,6 +229,8 @@ func TestCLISessionsEndToEnd(t *testing.T) {
 }
 
 func TestCLINamesAUserOnlyExtraUsersKnows(t *testing.T) {
+	// Other tests' users are in /etc/passwd, which comes first in nsswitch.conf.
+	t.Parallel()
 	s := usersessiontest.Start(t, usersessiontest.Options{Agent: true, ExtraUser: true})
 	etc, err := os.ReadFile("/etc/passwd")
 	if err != nil {

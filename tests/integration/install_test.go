@@ -16,6 +16,8 @@ import (
 // whose /usr and /etc/systemd/user are throwaway overlays; tests/install/alongside-snapd
 // says what it checks.
 func TestInstallAlongsideSnapd(t *testing.T) {
+	// Its own mount namespace and pool user: nothing it changes is seen by other tests.
+	t.Parallel()
 	user := usersessiontest.ClaimUser(t)
 	if _, err := os.Stat("/usr/lib/systemd/user/snapd.session-agent.socket"); err != nil {
 		testenv.SkipOrFail(t, "Debian's snapd is not installed (tests/lib/install-deps installs it)")
