@@ -1,11 +1,14 @@
 package sessionagent
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -139,8 +142,10 @@ func connectBus(ctx context.Context, addr string) (*dbus.Conn, error) {
 }
 
 // sessionBusAddress is the configured address, else $DBUS_SESSION_BUS_ADDRESS, else
-// the socket systemd's user bus puts in $XDG_RUNTIME_DIR, else empty. It never
-// launches a bus, as godbus's own lookup would.
+// the socket systemd's user bus puts in $XDG_RUNTIME_DIR, else, when the variable is
+// not set at all, the address Upstart's session job writes in
+// $XDG_RUNTIME_DIR/dbus-session on Ubuntu 16.04 ("DBUS_SESSION_BUS_ADDRESS=ADDRESS"),
+// else empty. It never launches a bus, as godbus's own lookup would.
 func sessionBusAddress(configured string) string {
 	if configured != "" {
 		return configured
@@ -148,10 +153,36 @@ func sessionBusAddress(configured string) string {
 	if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr != "" && addr != "autolaunch:" {
 		return addr
 	}
-	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
-		path := filepath.Join(dir, "bus")
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Type() == fs.ModeSocket {
-			return "unix:path=" + path
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		return ""
+	}
+	path := filepath.Join(dir, "bus")
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Type() == fs.ModeSocket {
+		return "unix:path=" + path
+	}
+	if _, set := os.LookupEnv("DBUS_SESSION_BUS_ADDRESS"); set {
+		return ""
+	}
+	return upstartBusAddress(filepath.Join(dir, "dbus-session"))
+}
+
+// upstartBusAddress reads the address in Upstart's dbus-session file at path: a
+// regular file (opening a FIFO planted there would block) of one short line.
+func upstartBusAddress(path string) string {
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 4<<10))
+	for sc.Scan() {
+		if addr, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "DBUS_SESSION_BUS_ADDRESS="); ok && addr != "" {
+			return addr
 		}
 	}
 	return ""

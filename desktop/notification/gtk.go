@@ -69,15 +69,23 @@ func (b *gtkBackend) post(ctx context.Context, e *entry, msg *Message) error {
 	if msg.Icon != "" {
 		n["icon"] = gtkIcon(msg.Icon)
 	}
-	if len(msg.Actions) > 0 {
-		var buttons []map[string]dbus.Variant
-		for _, a := range msg.Actions {
-			buttons = append(buttons, map[string]dbus.Variant{
-				"label":  dbus.MakeVariant(a.Label),
-				"action": dbus.MakeVariant("app." + gtkActionName),
-				"target": dbus.MakeVariant([]string{e.status.ID, a.ID}),
-			})
+	var buttons []map[string]dbus.Variant
+	for _, a := range msg.Actions {
+		target := dbus.MakeVariant([]string{e.status.ID, a.ID})
+		// The freedesktop convention: the action "default" is a click on the
+		// notification itself, GTK's default action.
+		if a.ID == DefaultAction {
+			n["default-action"] = dbus.MakeVariant("app." + gtkActionName)
+			n["default-action-target"] = target
+			continue
 		}
+		buttons = append(buttons, map[string]dbus.Variant{
+			"label":  dbus.MakeVariant(a.Label),
+			"action": dbus.MakeVariant("app." + gtkActionName),
+			"target": target,
+		})
+	}
+	if len(buttons) > 0 {
 		n["buttons"] = dbus.MakeVariant(buttons)
 	}
 	err := b.m.call(ctx, b.obj, gtkName+".AddNotification", b.m.cfg.AppID, e.status.ID, n).Err

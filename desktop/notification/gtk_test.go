@@ -99,6 +99,23 @@ func TestGTKActionComesBackThroughActivateAction(t *testing.T) {
 	if st := waitFinal(t, m, "q"); st.State != notification.StateAction || st.Action != "later" {
 		t.Fatalf("after the second button: %+v", st)
 	}
+
+	// The action "default" is a click on the notification, not a button.
+	post(t, m, "click", &notification.Message{Title: "Click me", Actions: []notification.Action{{ID: "default", Label: "Open"}}})
+	n = server.next(t)
+	if _, ok := n.n["buttons"]; ok || n.n["default-action"].Value() != "app.notification-action" {
+		t.Fatalf("a default action became %v", n.n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := server.conn.Object(n.appID, "/io/snapcraft/SessionAgent").CallWithContext(ctx,
+		"org.freedesktop.Application.ActivateAction", 0, "notification-action",
+		[]dbus.Variant{n.n["default-action-target"]}, map[string]dbus.Variant{}).Err; err != nil {
+		t.Fatal(err)
+	}
+	if st := waitFinal(t, m, "click"); st.State != notification.StateAction || st.Action != "default" {
+		t.Fatalf("after a click: %+v", st)
+	}
 }
 
 func TestBackendFollowsTheBus(t *testing.T) {

@@ -43,11 +43,16 @@ func ParseUrgency(s string) (Urgency, error) {
 }
 
 // Action is a button of a notification: ID is what comes back when the user picks
-// it, Label what the user reads.
+// it, Label what the user reads. The action with ID DefaultAction is a click on the
+// notification itself where the server supports it.
 type Action struct {
 	ID    string `json:"id"`
 	Label string `json:"label"`
 }
+
+// DefaultAction is the ID of the action a click on the notification chooses (the
+// freedesktop "default" action key, GTK's default action).
+const DefaultAction = "default"
 
 // Message is one notification.
 type Message struct {

@@ -28,14 +28,15 @@ type desktopSession struct {
 	choice string
 }
 
-func startDesktopSession(t *testing.T) *desktopSession {
+// startDesktopSession starts it; a non-zero idle is the agent's idle timeout.
+func startDesktopSession(t *testing.T, idle time.Duration) *desktopSession {
 	t.Helper()
 	for _, bin := range []string{"dunst", "dunstctl", "Xvfb"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			testenv.SkipOrFail(t, bin+" is not installed (packages dunst, xvfb)")
 		}
 	}
-	s := agentSession(t, 0)
+	s := agentSession(t, idle)
 	d := &desktopSession{Session: s, choice: filepath.Join(s.Home, "dmenu-choice")}
 	dmenu := filepath.Join(s.Home, "dmenu")
 	writeOwned(t, s, dmenu, fmt.Sprintf("#!/bin/sh\ngrep -m1 -F -- \"#$(cat %s) (\"\n", d.choice), 0o755)
@@ -111,7 +112,7 @@ func asyncSnap(t *testing.T, args ...string) func() snapRun {
 // no answer at all, each printed by `snap sessions notify --wait`.
 func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 	t.Parallel()
-	d := startDesktopSession(t)
+	d := startDesktopSession(t, 0)
 	users := "--users=" + d.User
 
 	// An action picked by the user.
@@ -158,7 +159,7 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 // snapd's refresh notifications: the finish replaces the pending one.
 func TestPendingThenFinishRefreshLeavesOneNotification(t *testing.T) {
 	t.Parallel()
-	d := startDesktopSession(t)
+	d := startDesktopSession(t, 0)
 	users := "--users=" + d.User
 	r := runSnap(t, "sessions", "pending-refresh", users, "--time-remaining=2h", "--busy-app=firefox", "firefox")
 	if r.code != 0 || !strings.Contains(tableRow(t, r.stdout, d.Session), "refresh:firefox") {

@@ -1,0 +1,39 @@
+package integration_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
+)
+
+// An open question keeps the agent past its idle timeout, so that the answer is not
+// lost; once answered, the agent exits on idle as usual. After a restart the old id
+// is unknown, and said to be.
+func TestOpenQuestionKeepsTheAgentAndIDsDoNotOutliveIt(t *testing.T) {
+	t.Parallel()
+	d := startDesktopSession(t, time.Second)
+	sock := d.AgentSocket()
+	r := call(t, sock, "POST", wire.PathNotifications, "application/json",
+		[]byte(`{"title":"Still there?","actions":[{"id":"yes","label":"Yes"}]}`))
+	var st wire.NotificationStatus
+	if err := json.Unmarshal(r.env.Result, &st); err != nil || r.status != 200 {
+		t.Fatalf("post: %d %s", r.status, r.raw)
+	}
+	pid := agentPID(t, d.Session)
+	// Five idle timeouts later the agent still waits for the answer.
+	time.Sleep(5 * time.Second)
+	if now := agentPID(t, d.Session); now != pid {
+		t.Fatalf("the agent (pid %d) exited with a question open (now %d)", pid, now)
+	}
+	runAs(t, d.Session, "dunstctl", "close")
+	waitAgentGone(t, d.Session, 30*time.Second)
+
+	// A new agent (started by this call) knows nothing of the old id.
+	r = call(t, sock, "GET", wire.PathNotifications+"?id="+st.ID, "", nil)
+	if r.status != 404 || r.errRes.Kind != wire.ErrorKindUnknownNotification || !strings.Contains(r.errRes.Message, st.ID) {
+		t.Fatalf("old id after a restart: %d %s", r.status, r.raw)
+	}
+}
