@@ -63,13 +63,14 @@ func TestDunstReportsDismissalAndCloseByCall(t *testing.T) {
 	if st := waitFinal(t, m, "dismissed"); st.State != notification.StateDismissed {
 		t.Fatalf("after dunstctl close: %+v", st)
 	}
-	// The body reached dunst escaped: it parses markup.
+	// dunst parses body markup: the body reached it escaped, and it shows the text
+	// as written (unescaped, "<now>" would be taken for a tag and dropped).
 	out, err := d.ctl("history")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "Close Firefox?") {
-		t.Fatalf("dunst's history lacks the notification:\n%s", out)
+	if !strings.Contains(out, "Close Firefox?") || !strings.Contains(out, question.Body) {
+		t.Fatalf("dunst's history lacks the notification as written:\n%s", out)
 	}
 
 	post(t, m, "closed", question)
