@@ -95,6 +95,18 @@ func TestOurClientAgainstSnapd257Agent(t *testing.T) {
 	if st := unitState(t, s, a); st != "active" {
 		t.Fatalf("%s is %q after start through snapd's agent", a, st)
 	}
+	// snapd 2.57's agent would ignore "disable" and only stop: the client asks
+	// session-info first and sends nothing it would ignore.
+	sd, err := cl.ServicesStop(ctx, target, []string{a}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := outcomeOf(t, sd, s.UID); o.Kind() != client.KindUnsupported || !strings.Contains(o.Err.Error(), `version "2.57`) {
+		t.Errorf("stop --disable through snapd 2.57's agent: %v (%s)", o.Err, o.Kind())
+	}
+	if st := unitState(t, s, a); st != "active" {
+		t.Errorf("%s is %q after a refused stop --disable", a, st)
+	}
 	stop, err := cl.ServicesStop(ctx, target, []string{a}, false)
 	if err != nil {
 		t.Fatal(err)

@@ -91,17 +91,25 @@ func checkStatuses(asked []string) func(any) error {
 	}
 }
 
-// checkKilled refuses a service-control answer reporting killed units that were not
-// asked for, or one twice.
+// checkKilled refuses a service-control answer reporting killed (or not loaded) units
+// that were not asked for, or one twice.
 func checkKilled(asked []string) func(any) error {
 	return func(result any) error {
-		killed := result.(wire.ServiceControlResult).Killed
-		for _, u := range killed {
-			if !slices.Contains(asked, u) {
-				return fmt.Errorf("reports %q killed, which was not asked for", u)
+		res := result.(wire.ServiceControlResult)
+		for _, l := range []struct {
+			what  string
+			units []string
+		}{{"killed", res.Killed}, {"not loaded", res.NotLoaded}} {
+			for _, u := range l.units {
+				if !slices.Contains(asked, u) {
+					return fmt.Errorf("reports %q %s, which was not asked for", u, l.what)
+				}
+			}
+			if err := checkOnce(l.what+" units", l.units); err != nil {
+				return err
 			}
 		}
-		return checkOnce("killed units", killed)
+		return nil
 	}
 }
 

@@ -141,6 +141,19 @@ func (e *UnsafeSocketError) Error() string {
 	return fmt.Sprintf("unsafe agent socket %s: %s", e.Path, e.Reason)
 }
 
+// UnsupportedError says the agent does not know an option of the request (an older
+// snapd's agent would ignore it): nothing was sent beyond session-info.
+type UnsupportedError struct {
+	// Version is the agent's version, as session-info gave it.
+	Version string
+	// Option is the option it does not know ("disable").
+	Option string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("the session agent (version %q) does not support %s", e.Version, e.Option)
+}
+
 // NoAgentError says a requested user has no agent socket.
 type NoAgentError struct {
 	Path string

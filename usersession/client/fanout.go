@@ -15,19 +15,24 @@ import (
 // waits for all of them: it returns only when every call it started has ended.
 func fanOut[T any](ctx context.Context, c *Client, t Targets, r *request) (*Results[T], error) {
 	return fanOutWith(ctx, c, t, r.op, r.scanFailed, func(ctx context.Context, s Session) (T, error) {
-		var zero T
-		raw, err := c.call(ctx, s, r)
-		if err != nil {
-			return zero, err
-		}
-		v, err := decodeResult[T](raw)
-		if err == nil && r.check != nil {
-			if cerr := r.check(v); cerr != nil {
-				return zero, &InvalidResponseError{Status: http.StatusOK, Reason: cerr.Error()}
-			}
-		}
-		return v, err
+		return callFor[T](ctx, c, s, r)
 	})
+}
+
+// callFor sends r to one agent and decodes its result as a T.
+func callFor[T any](ctx context.Context, c *Client, s Session, r *request) (T, error) {
+	var zero T
+	raw, err := c.call(ctx, s, r)
+	if err != nil {
+		return zero, err
+	}
+	v, err := decodeResult[T](raw)
+	if err == nil && r.check != nil {
+		if cerr := r.check(v); cerr != nil {
+			return zero, &InvalidResponseError{Status: http.StatusOK, Reason: cerr.Error()}
+		}
+	}
+	return v, err
 }
 
 // fanOutFunc runs do for every session t targets, as fanOut does with one call: for

@@ -22,6 +22,8 @@ const (
 	// KindBrokenAgent: the user's manager runs but the agent socket is broken, and
 	// it was not (or could not be) repaired.
 	KindBrokenAgent Kind = "broken-agent"
+	// KindUnsupported: the agent does not know an option of the request.
+	KindUnsupported Kind = "unsupported"
 )
 
 // KindOf classifies an outcome's error; nil is KindOK.
@@ -35,6 +37,7 @@ func KindOf(err error) Kind {
 		re *InvalidResponseError
 		se *NoSessionError
 		be *RepairError
+		us *UnsupportedError
 	)
 	switch {
 	case err == nil:
@@ -55,6 +58,8 @@ func KindOf(err error) Kind {
 		return KindNoAgent
 	case errors.As(err, &re):
 		return KindInvalidResponse
+	case errors.As(err, &us):
+		return KindUnsupported
 	}
 	return KindTransportError
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -42,7 +44,7 @@ func (c *Client) serviceControl(ctx context.Context, t Targets, op string, inst 
 			return nil, fmt.Errorf("cannot %s: %w", op, err)
 		}
 	}
-	return fanOut[wire.ServiceControlResult](ctx, c, t, &request{
+	r := &request{
 		op:     op,
 		method: http.MethodPost,
 		path:   wire.PathServiceControl,
@@ -50,7 +52,58 @@ func (c *Client) serviceControl(ctx context.Context, t Targets, op string, inst 
 		limits: c.serviceLimits(),
 		asked:  inst.Services,
 		check:  checkKilled(inst.Services),
+	}
+	option := serviceOption(inst)
+	if option == "" {
+		return fanOut[wire.ServiceControlResult](ctx, c, t, r)
+	}
+	// An agent that does not know the option would ignore it and, say, stop without
+	// disabling: ask each agent first (package wire's rules on version skew).
+	return fanOutWith(ctx, c, t, op, r.scanFailed, func(ctx context.Context, s Session) (wire.ServiceControlResult, error) {
+		info, err := callFor[wire.SessionInfo](ctx, c, s, c.sessionInfoRequest())
+		if err != nil {
+			return wire.ServiceControlResult{}, err
+		}
+		if !knowsServiceOptions(info) {
+			return wire.ServiceControlResult{}, &UnsupportedError{Version: info.Version, Option: option}
+		}
+		return callFor[wire.ServiceControlResult](ctx, c, s, r)
 	})
+}
+
+// serviceOption names the option of inst that not every agent knows, or is empty.
+func serviceOption(inst wire.ServiceInstruction) string {
+	switch {
+	case inst.Enable:
+		return "enable"
+	case inst.Disable:
+		return "disable"
+	case inst.Reload:
+		return "reload"
+	}
+	return ""
+}
+
+// snapdServiceOptions is the first snapd whose agent reads the enable, disable and
+// reload fields of service-control (snapd 2.63, 2024); older ones ignore them.
+var snapdServiceOptions = [2]int{2, 63}
+
+// knowsServiceOptions says whether an agent reads enable, disable and reload: this
+// project's agents (they list the service-control feature, and had the options from
+// the start) and snapd's from 2.63 on (snapd's agents list no features; their version
+// says it). A version that does not start with major.minor counts as too old.
+func knowsServiceOptions(info wire.SessionInfo) bool {
+	if slices.Contains(info.Features, "service-control") {
+		return true
+	}
+	major, rest, _ := strings.Cut(info.Version, ".")
+	minor := rest[:len(rest)-len(strings.TrimLeft(rest, "0123456789"))]
+	maj, err1 := strconv.Atoi(major)
+	min, err2 := strconv.Atoi(minor)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return maj > snapdServiceOptions[0] || maj == snapdServiceOptions[0] && min >= snapdServiceOptions[1]
 }
 
 // ServiceStatus asks each session for the status of units (GET /v1/service-status).

@@ -9,12 +9,16 @@ import (
 
 // SessionInfo asks each agent who it is (GET /v1/session-info).
 func (c *Client) SessionInfo(ctx context.Context, t Targets) (*Results[wire.SessionInfo], error) {
-	return fanOut[wire.SessionInfo](ctx, c, t, &request{
+	return fanOut[wire.SessionInfo](ctx, c, t, c.sessionInfoRequest())
+}
+
+func (c *Client) sessionInfoRequest() *request {
+	return &request{
 		op:     "get session info",
 		method: http.MethodGet,
 		path:   wire.PathSessionInfo,
 		limits: c.quickLimits(),
-	})
+	}
 }
 
 // AgentExit tells each agent to exit (POST /v1/agent-exit), for instance before an

@@ -70,8 +70,17 @@ func TestServiceControlNullResultAndPerUnitFailures(t *testing.T) {
 			c, uid := selfAgent(t, clienttest.Handler(behaviour, os.Getuid(), nil))
 			ctx := t.Context()
 
+			// snapd 2.57's agent would ignore disable: the client does not send it.
 			res, err := c.ServicesStop(ctx, client.UIDs(uid), []string{"a.service", "stubborn.service"}, true)
 			o := only(t, res, err)
+			if behaviour == clienttest.Snapd257 {
+				var ue *client.UnsupportedError
+				if !errors.As(o.Err, &ue) || ue.Option != "disable" || ue.Version != "2.57.6" || o.Kind() != client.KindUnsupported {
+					t.Fatalf("stop --disable through snapd 2.57: %v", o.Err)
+				}
+				res, err = c.ServicesStop(ctx, client.UIDs(uid), []string{"a.service", "stubborn.service"}, false)
+				o = only(t, res, err)
+			}
 			if !o.OK() {
 				t.Fatalf("stop failed: %v", o.Err)
 			}

@@ -194,9 +194,13 @@ func (a *fakeAgent) serveGood(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == wire.PathSessionInfo && r.Method == http.MethodGet:
 		info := wire.SessionInfo{Version: "2.63"}
-		if !a.snapd() {
+		switch {
+		case a.behaviour == Snapd257:
+			info.Version = "2.57.6"
+		case !a.snapd():
 			uid := a.uid
-			info = wire.SessionInfo{Version: "fake-1.0", UID: &uid, PID: os.Getpid()}
+			info = wire.SessionInfo{Version: "fake-1.0", UID: &uid, PID: os.Getpid(),
+				Features: []string{"agent-exit", "app-control", "service-control", "service-status", "session-info"}}
 		}
 		a.sync(w, info)
 	case r.URL.Path == wire.PathServiceControl && r.Method == http.MethodPost:
