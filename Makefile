@@ -57,10 +57,12 @@ $(BUILDDIR)/snap.8: $(BUILDDIR)/snap
 
 # The whole suite, integration tests against real user managers included (they need
 # root; outside CI they skip without it).
+# The integration package runs real user managers two at a time (GOMAXPROCS on these
+# 2-core machines); on a loaded machine it needs more than 15 minutes.
 # tests/snapdcompat is a module of its own (it drives the agent with snapd's client,
 # which the project's module must not depend on).
 test: build
-	SNAP_TEST_BINARY=$(CURDIR)/$(BUILDDIR)/snap $(GO) test -race -count=1 -timeout 15m ./...
+	SNAP_TEST_BINARY=$(CURDIR)/$(BUILDDIR)/snap $(GO) test -race -count=1 -timeout 30m ./...
 	cd tests/snapdcompat && SNAP_TEST_BINARY=$(CURDIR)/$(BUILDDIR)/snap $(GO) test -race -count=1 -timeout 5m ./...
 
 fmt-check:
