@@ -84,11 +84,12 @@ func messageFromWire(n wire.Notification) (*notification.Message, error) {
 		return nil, err
 	}
 	msg := &notification.Message{
-		Title:   n.Title,
-		Body:    n.Body,
-		Icon:    n.Icon,
-		Urgency: urgency,
-		Expire:  n.Expiry,
+		Title:    n.Title,
+		Body:     n.Body,
+		Icon:     n.Icon,
+		Urgency:  urgency,
+		Category: n.Category,
+		Expire:   n.Expiry,
 	}
 	for _, act := range n.Actions {
 		msg.Actions = append(msg.Actions, notification.Action{ID: act.ID, Label: act.Label})

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
@@ -152,10 +154,15 @@ func TestNotificationReadWaitAndClose(t *testing.T) {
 	t.Parallel()
 	fake := &fakeNotifier{}
 	ta := startAgent(t, sessionagent.Config{Notifier: fake})
-	a := post(ta, wire.PathNotifications, `{"title":"hello","actions":[{"id":"yes","label":"Yes"}]}`)
+	a := post(ta, wire.PathNotifications, `{"title":"hello","body":"b","icon":"i","urgency":"low","category":"device","expiry":2000000000,"actions":[{"id":"yes","label":"Yes"}]}`)
 	var st wire.NotificationStatus
 	if err := json.Unmarshal(a.env.Result, &st); err != nil || st.ID == "" || st.State != "shown" {
 		t.Fatalf("post answered %d %s", a.rsp.StatusCode, a.body)
+	}
+	want := notification.Message{Title: "hello", Body: "b", Icon: "i", Urgency: notification.UrgencyLow,
+		Category: "device", Expire: 2 * time.Second, Actions: []notification.Action{{ID: "yes", Label: "Yes"}}}
+	if got := fake.posts[st.ID]; got == nil || !reflect.DeepEqual(*got, want) {
+		t.Fatalf("posted %+v, want %+v", got, want)
 	}
 	if a := ta.do("GET", wire.PathNotifications+"?id="+st.ID+"&wait=10ms", nil, nil); a.rsp.StatusCode != 200 {
 		t.Fatalf("read: %d %s", a.rsp.StatusCode, a.body)

@@ -44,8 +44,11 @@ type Notification struct {
 	// Icon is a themed icon name or an absolute path.
 	Icon string `json:"icon,omitempty"`
 	// Urgency is "low", "normal" (the default) or "critical".
-	Urgency string               `json:"urgency,omitempty"`
-	Actions []NotificationAction `json:"actions,omitempty"`
+	Urgency string `json:"urgency,omitempty"`
+	// Category is the freedesktop category hint, such as "device" or
+	// "x-snapcraft.refresh"; GNOME ignores it.
+	Category string               `json:"category,omitempty"`
+	Actions  []NotificationAction `json:"actions,omitempty"`
 	// Expiry is how long the server shows it, in nanoseconds; zero means the
 	// server's default.
 	Expiry time.Duration `json:"expiry,omitempty"`
