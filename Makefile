@@ -24,6 +24,10 @@ MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # APPLICATIONSDIR: GNOME Shell looks up the desktop entry of a notification's
 # application ID.
+# AUTOSTARTDIR: desktop sessions start `snap userd --autostart` from here (XDG
+# Autostart; there is no directory before /etc/xdg for it).
+SYSCONFDIR ?= /etc
+AUTOSTARTDIR ?= $(SYSCONFDIR)/xdg/autostart
 DESTDIR ?=
 
 GO ?= go
@@ -101,7 +105,8 @@ bench-notifications: build
 # install and uninstall: build-aux/install says what they write and remove.
 INSTALL_ENV = DESTDIR="$(DESTDIR)" SNAPDIR="$(SNAPDIR)" BINDIR="$(BINDIR)" \
 	USERUNITDIR="$(USERUNITDIR)" DBUSSERVICEDIR="$(DBUSSERVICEDIR)" MANDIR="$(MANDIR)" \
-	BASHCOMPDIR="$(BASHCOMPDIR)" APPLICATIONSDIR="$(APPLICATIONSDIR)" BUILDDIR="$(BUILDDIR)"
+	BASHCOMPDIR="$(BASHCOMPDIR)" APPLICATIONSDIR="$(APPLICATIONSDIR)" \
+	AUTOSTARTDIR="$(AUTOSTARTDIR)" BUILDDIR="$(BUILDDIR)"
 
 install: $(BUILDDIR)/snap $(BUILDDIR)/snap.8
 	$(INSTALL_ENV) ./build-aux/install install

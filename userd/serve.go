@@ -32,7 +32,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	}
 	var owned []string
 	defer func() { releaseNames(s.conn, owned) }()
-	for _, name := range s.BusNames() {
+	for _, name := range BusNames() {
 		if err := requestName(ctx, s.conn, name); err != nil {
 			return err
 		}

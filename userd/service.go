@@ -95,9 +95,9 @@ func (s *Service) Objects() []object {
 }
 
 // BusNames are the well-known names of the service, one per object interface.
-func (s *Service) BusNames() []string {
+func BusNames() []string {
 	var names []string
-	for _, o := range s.Objects() {
+	for _, o := range (&Service{}).Objects() {
 		names = append(names, o.Interface())
 	}
 	return names
