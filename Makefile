@@ -92,9 +92,11 @@ spread-local: suite-binaries
 demo: build
 	SNAP_BINARY=$(CURDIR)/$(BUILDDIR)/snap ./tests/demo.sh
 
-# As root: the README's picture of notifications on dunst under Xvfb (docs/).
+# As root: the README's pictures (docs/): notifications on dunst under Xvfb, and the
+# question snap userd asks through zenity.
 screenshot: build
 	SNAP_BINARY=$(CURDIR)/$(BUILDDIR)/snap ./tests/notifications-screenshot.sh
+	SNAP_BINARY=$(CURDIR)/$(BUILDDIR)/snap ./tests/userd-screenshot.sh
 
 bench: build
 	./bench/run.sh

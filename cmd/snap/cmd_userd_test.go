@@ -122,10 +122,12 @@ func dialWhenUp(t *testing.T, path string) net.Conn {
 	}
 }
 
-func TestUserdWithoutAgentIsRefused(t *testing.T) {
-	stderr, status := runUserd("userd")
-	if status != 1 || stderr != "error: cannot run the D-Bus service: only --agent is implemented\n" {
-		t.Errorf("status %d stderr %q", status, stderr)
+func TestUserdModesNeverShareAProcess(t *testing.T) {
+	for _, args := range [][]string{{"--agent", "--autostart"}, {"--agent", "--activate"}, {"--autostart", "--activate"}} {
+		stderr, status := runUserd(append([]string{"userd"}, args...)...)
+		if status != 1 || !strings.Contains(stderr, "each runs in a process of its own") {
+			t.Errorf("userd %v: status %d stderr %q", args, status, stderr)
+		}
 	}
 }
 
