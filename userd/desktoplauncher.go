@@ -46,7 +46,7 @@ func (*PrivilegedDesktopLauncher) IntrospectionData() string {
 // dropped) runs under `systemd-run --user --collect`, so it lives in a unit of its own
 // and not in userd's.
 func (l *PrivilegedDesktopLauncher) OpenDesktopEntry(desktopFileID string, sender dbus.Sender) *dbus.Error {
-	return l.s.call(sender, func(ctx context.Context, _ *Caller) error {
+	return l.s.call(sender, false, func(ctx context.Context, _ *Caller) error {
 		return l.s.openDesktopEntry(ctx, desktopFileID)
 	})
 }

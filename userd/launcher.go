@@ -54,7 +54,7 @@ const confirmTimeout = 5 * time.Minute
 // is not a snap's (`xdg-mime query default x-scheme-handler/SCHEME`). Refusals are
 // org.freedesktop.DBus.Error.AccessDenied; failures org.freedesktop.DBus.Error.Failed.
 func (l *Launcher) OpenURL(addr string, sender dbus.Sender) *dbus.Error {
-	return l.s.call(sender, func(ctx context.Context, c *Caller) error {
+	return l.s.call(sender, false, func(ctx context.Context, c *Caller) error {
 		return l.s.openURL(ctx, c, addr)
 	})
 }
@@ -107,7 +107,7 @@ func (s *Service) hostHasHandler(ctx context.Context, scheme string) (bool, erro
 func (l *Launcher) OpenFile(parentWindow string, fd dbus.UnixFD, sender dbus.Sender) *dbus.Error {
 	// godbus hands the received descriptor over to the method.
 	defer unix.Close(int(fd))
-	return l.s.call(sender, func(ctx context.Context, c *Caller) error {
+	return l.s.call(sender, true, func(ctx context.Context, c *Caller) error {
 		return l.s.openFile(ctx, c, int(fd))
 	})
 }

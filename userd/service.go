@@ -133,9 +133,10 @@ func denied(format string, args ...any) error {
 }
 
 // call runs one method for sender: it counts as activity until it returns, the
-// caller is identified and must be this user, and the error (if any) becomes the
-// D-Bus error: AccessDenied for refusals, Failed for the rest.
-func (s *Service) call(sender dbus.Sender, method func(ctx context.Context, c *Caller) error) *dbus.Error {
+// caller is identified (with its snap when the method needs it) and must be this
+// user, and the error (if any) becomes the D-Bus error: AccessDenied for refusals,
+// Failed for the rest.
+func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx context.Context, c *Caller) error) *dbus.Error {
 	s.activity.Begin()
 	defer s.activity.End()
 	s.mu.Lock()
@@ -150,7 +151,7 @@ func (s *Service) call(sender dbus.Sender, method func(ctx context.Context, c *C
 	}()
 	ctx := s.base
 	err := func() error {
-		c, err := identify(ctx, s.conn, sender)
+		c, err := identify(ctx, s.conn, sender, needSnap)
 		if err != nil {
 			return err
 		}

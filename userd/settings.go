@@ -151,7 +151,7 @@ func (o *Settings) SetSub(name, sub, value string, sender dbus.Sender) *dbus.Err
 
 func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *dbus.Error) {
 	var result string
-	err := s.call(sender, func(ctx context.Context, c *Caller) error {
+	err := s.call(sender, true, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *
 
 func (s *Service) get(sender dbus.Sender, st setting) (string, *dbus.Error) {
 	var result string
-	err := s.call(sender, func(ctx context.Context, c *Caller) error {
+	err := s.call(sender, true, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (s *Service) get(sender dbus.Sender, st setting) (string, *dbus.Error) {
 }
 
 func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error {
-	return s.call(sender, func(ctx context.Context, c *Caller) error {
+	return s.call(sender, true, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
