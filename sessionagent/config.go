@@ -75,8 +75,8 @@ type Config struct {
 	Services ServiceBackend
 
 	// SessionBusAddress is the D-Bus address on which the agent claims its well-known
-	// name; empty means $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus. The bus
-	// is never launched.
+	// name; empty means the session bus sessionbus.Address finds. The bus is never
+	// launched.
 	SessionBusAddress string
 
 	// Notifier shows notifications; nil means a notification manager on the session

@@ -1,19 +1,14 @@
 package sessionagent
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
+	"github.com/snapcore-ng/usersession-agent/internal/sessionbus"
 )
 
 const (
@@ -72,13 +67,16 @@ func (a *Agent) runBus(ctx context.Context) {
 		}
 		close(a.bus.ready)
 	}
-	addr := sessionBusAddress(a.cfg.SessionBusAddress)
+	addr := a.cfg.SessionBusAddress
 	if addr == "" {
-		a.log.Info("no session bus, not claiming the bus name", "name", BusName)
-		noBus("no session bus address", nil)
-		return
+		var err error
+		if addr, err = sessionbus.Address(); err != nil {
+			a.log.Info("no session bus, not claiming the bus name", "name", BusName, "why", err)
+			noBus("no session bus address", nil)
+			return
+		}
 	}
-	conn, err := connectBus(ctx, addr)
+	bus, err := sessionbus.Connect(ctx, sessionbus.Config{Address: addr, Timeout: busTimeout})
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Warn("cannot claim the bus name", "name", BusName, "err", err)
@@ -86,7 +84,8 @@ func (a *Agent) runBus(ctx context.Context) {
 		noBus("cannot connect", err)
 		return
 	}
-	defer conn.Close()
+	defer bus.Close()
+	conn := bus.Conn()
 
 	// Objects are exported before the name is claimed: a caller that sees the name
 	// finds them.
@@ -117,73 +116,4 @@ func (a *Agent) runBus(ctx context.Context) {
 		a.log.Debug("claimed the bus name", "name", BusName)
 	}
 	<-ctx.Done()
-}
-
-// connectBus connects to the bus at addr; the connection lives until ctx ends, but
-// setting it up is bounded by busTimeout: godbus's handshake has no deadline of its own,
-// and ending the connection's context is what interrupts it.
-func connectBus(ctx context.Context, addr string) (*dbus.Conn, error) {
-	connCtx, cancel := context.WithCancel(ctx)
-	timer := time.AfterFunc(busTimeout, cancel)
-	conn, err := dbus.Connect(addr, dbus.WithContext(connCtx))
-	timedOut := !timer.Stop()
-	switch {
-	case err == nil && timedOut:
-		conn.Close()
-		fallthrough
-	case timedOut:
-		return nil, fmt.Errorf("cannot connect to the session bus: no answer within %v", busTimeout)
-	case err != nil:
-		cancel()
-		return nil, fmt.Errorf("cannot connect to the session bus: %w", err)
-	}
-	// The connection ends with ctx: connCtx needs no cancelling of its own.
-	return conn, nil
-}
-
-// sessionBusAddress is the configured address, else $DBUS_SESSION_BUS_ADDRESS, else
-// the socket systemd's user bus puts in $XDG_RUNTIME_DIR, else, when the variable is
-// not set at all, the address Upstart's session job writes in
-// $XDG_RUNTIME_DIR/dbus-session on Ubuntu 16.04 ("DBUS_SESSION_BUS_ADDRESS=ADDRESS"),
-// else empty. It never launches a bus, as godbus's own lookup would.
-func sessionBusAddress(configured string) string {
-	if configured != "" {
-		return configured
-	}
-	if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr != "" && addr != "autolaunch:" {
-		return addr
-	}
-	dir := os.Getenv("XDG_RUNTIME_DIR")
-	if dir == "" {
-		return ""
-	}
-	path := filepath.Join(dir, "bus")
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Type() == fs.ModeSocket {
-		return "unix:path=" + path
-	}
-	if _, set := os.LookupEnv("DBUS_SESSION_BUS_ADDRESS"); set {
-		return ""
-	}
-	return upstartBusAddress(filepath.Join(dir, "dbus-session"))
-}
-
-// upstartBusAddress reads the address in Upstart's dbus-session file at path: a
-// regular file (opening a FIFO planted there would block) of one short line.
-func upstartBusAddress(path string) string {
-	fi, err := os.Lstat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return ""
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, 4<<10))
-	for sc.Scan() {
-		if addr, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "DBUS_SESSION_BUS_ADDRESS="); ok && addr != "" {
-			return addr
-		}
-	}
-	return ""
 }
