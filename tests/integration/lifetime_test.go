@@ -16,6 +16,13 @@ func TestOpenQuestionKeepsTheAgentAndIDsDoNotOutliveIt(t *testing.T) {
 	t.Parallel()
 	d := startDesktopSession(t, time.Second)
 	sock := d.AgentSocket()
+	// dunst is started first: on a loaded machine its D-Bus activation can take
+	// longer than the agent's deadline for one call.
+	waitFor(t, 60*time.Second, "dunst to start", func() bool {
+		r, err := tryCall(sock, "POST", wire.PathNotifications, "application/json", []byte(`{"title":"warm-up"}`))
+		return err == nil && r.status == 200
+	})
+	runAs(t, d.Session, "dunstctl", "close-all")
 	r := call(t, sock, "POST", wire.PathNotifications, "application/json",
 		[]byte(`{"title":"Still there?","actions":[{"id":"yes","label":"Yes"}]}`))
 	var st wire.NotificationStatus
