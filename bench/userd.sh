@@ -3,7 +3,7 @@
 # session, in one run; prints a markdown table for docs/benchmarks.md. As root, after
 # `make build`.
 #   BENCH_USERD_RUNS (default 15)
-# Measured per service: the time from a cold OpenURL call (no userd running) to the
+# Measured per service, runs alternating between the two: the time from a cold OpenURL call (no userd running) to the
 # xdg-open it runs (a stand-in that notes the time), median of the runs; this build is
 # started by D-Bus activation through systemd (SystemdService=snapd.userd.service),
 # snapd's by dbus-daemon's Exec= (the only way it can be started); and the resident
@@ -59,29 +59,30 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 rss_mib() { awk '/^VmRSS:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 
-# snapd's userd: Debian's service files, Exec=/usr/bin/snap userd; it never exits, so
-# each run ends it by its pid.
-echo "measuring snapd's userd..." >&2
-rm -rf "$services"
-reload
-theirs=()
+# Runs alternate between the two, so that the load of this shared machine falls on
+# both alike. snapd's userd comes from Debian's service files (Exec=/usr/bin/snap
+# userd); it never exits, so each run ends it by its pid. This build's comes from the
+# user's own service files, which take precedence, and exits by systemctl stop.
+use_ours() {
+    install -d -o "$user" -g "$user" "$services"
+    for f in data/dbus/io.snapcraft.{Launcher,Settings,PrivilegedDesktopLauncher}.service.in; do
+        sed "s|@bindir@|$bindir|g" "$f" >"$services/$(basename "$f" .in)"
+    done
+    reload
+}
+use_theirs() { rm -rf "$services"; reload; }
+echo "measuring snapd's userd and this one, $runs runs each..." >&2
+theirs=() ours=()
 for _ in $(seq "$runs"); do
+    use_theirs
     theirs+=("$(cold_call)")
     sleep 2
     pid=$(owner_pid)
     theirs_rss=$(rss_mib "$pid")
     kill "$pid"
     while [ -n "$(owner_pid)" ]; do sleep 0.05; done
-done
 
-echo "measuring this userd..." >&2
-install -d -o "$user" -g "$user" "$services"
-for f in data/dbus/io.snapcraft.{Launcher,Settings,PrivilegedDesktopLauncher}.service.in; do
-    sed "s|@bindir@|$bindir|g" "$f" >"$services/$(basename "$f" .in)"
-done
-reload
-ours=()
-for _ in $(seq "$runs"); do
+    use_ours
     ours+=("$(cold_call)")
     sleep 2
     ours_rss=$(rss_mib "$(owner_pid)")
