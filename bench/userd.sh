@@ -2,7 +2,7 @@
 # bench/userd.sh: `snap userd` against Debian's snapd 2.57.6 userd, in one real user
 # session, in one run; prints a markdown table for docs/benchmarks.md. As root, after
 # `make build`.
-#   BENCH_USERD_RUNS (default 15)
+#   BENCH_USERD_RUNS (default 15), BENCH_SNAP (default build/snap)
 # Measured per service, runs alternating between the two: the time from a cold OpenURL call (no userd running) to the
 # xdg-open it runs (a stand-in that notes the time), median of the runs; this build is
 # started by D-Bus activation through systemd (SystemdService=snapd.userd.service),
@@ -18,7 +18,7 @@ user=sat-bench4
 runs=${BENCH_USERD_RUNS:-15}
 bindir=$(mktemp -d)
 chmod 0755 "$bindir"
-install -m 0755 build/snap "$bindir/snap"
+install -m 0755 "${BENCH_SNAP:-build/snap}" "$bindir/snap"
 export SNAP_BINARY=$bindir/snap
 
 cleanup() { "$session" stop "$user" >/dev/null 2>&1 || true; rm -rf "$bindir"; }
@@ -71,8 +71,15 @@ use_ours() {
     reload
 }
 use_theirs() { rm -rf "$services"; reload; }
+# The same binary exec'd by dbus-daemon itself, as snapd's is: what the systemd
+# activation path costs.
+use_ours_direct() {
+    use_ours
+    sed -i -e "s|^Exec=.*|Exec=$bindir/snap userd|" -e '/^SystemdService=/d' "$services"/*.service
+    reload
+}
 echo "measuring snapd's userd and this one, $runs runs each..." >&2
-theirs=() ours=()
+theirs=() ours=() direct=()
 for _ in $(seq "$runs"); do
     use_theirs
     theirs+=("$(cold_call)")
@@ -87,10 +94,17 @@ for _ in $(seq "$runs"); do
     sleep 2
     ours_rss=$(rss_mib "$(owner_pid)")
     "$session" systemctl "$user" stop snapd.userd.service
+
+    use_ours_direct
+    direct+=("$(cold_call)")
+    pid=$(owner_pid)
+    kill "$pid"
+    while [ -n "$(owner_pid)" ]; do sleep 0.05; done
 done
 
 t_theirs=$(printf '%s\n' "${theirs[@]}" | median)
 t_ours=$(printf '%s\n' "${ours[@]}" | median)
+t_direct=$(printf '%s\n' "${direct[@]}" | median)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", b / a }'; }
 snapd_version=$(dpkg-query -W -f='${Version}' snapd)
 our_version=$("$SNAP_BINARY" version | awk '$1 == "snap" { print $2 }')
@@ -99,4 +113,5 @@ echo
 echo "| measure | snapd userd ($snapd_version) | this userd ($our_version) | ratio | target |"
 echo "|---|---:|---:|---:|---:|"
 echo "| cold OpenURL to xdg-open run (median of $runs), ms | $t_theirs | $t_ours | $(ratio "$t_theirs" "$t_ours") | ≤ 0.50x |"
+echo "| the same, this userd exec'd by dbus-daemon (no systemd), ms | $t_theirs | $t_direct | $(ratio "$t_theirs" "$t_direct") | |"
 echo "| idle RSS, MiB | $theirs_rss | $ours_rss | $(ratio "$theirs_rss" "$ours_rss") | ≤ 0.50x |"
