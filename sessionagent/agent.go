@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -47,7 +46,7 @@ func New(cfg Config) *Agent {
 		cfg:    cfg,
 		log:    cfg.Logger,
 		uid:    uint32(os.Getuid()),
-		routes: maps.Clone(commands),
+		routes: newRoutes(),
 		idle:   idle.NewTracker(cfg.IdleTimeout),
 		bus:    sessionBus{ready: make(chan struct{})},
 		refreshLookup: snaprefresh.Lookup{
@@ -111,7 +110,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	addr := l.Addr().String()
 	a.log.Info("serving", "socket", addr, "activated", activated, "version", a.cfg.Version)
-	notify(a.log, "READY=1\nSTATUS=Serving on "+addr)
+	sdNotify(a.log, "READY=1\nSTATUS=Serving on "+addr)
 
 	var reason string
 	var serveErr error
@@ -126,7 +125,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		reason = serveErr.Error()
 	}
 	a.log.Info("exiting", "reason", reason)
-	notify(a.log, "STOPPING=1\nSTATUS=Exiting: "+reason)
+	sdNotify(a.log, "STOPPING=1\nSTATUS=Exiting: "+reason)
 	a.idle.Stop()
 	// Releasing the name first lets D-Bus activation queue the next agent.
 	releaseBus()

@@ -8,8 +8,8 @@ import (
 
 // ServiceBackend controls the services and applications of the user's session (its
 // systemd user manager). The service and app endpoints call it; *control.Services
-// implements it, tests use fakes. Its errors are *control.Error when the answer must
-// carry a status, kind and value of its own.
+// implements it, tests use fakes. Its errors are *apierror.Error when the answer must
+// carry a kind (and value) of its own.
 type ServiceBackend interface {
 	// Control carries out one instruction of POST /v1/service-control.
 	Control(ctx context.Context, inst wire.ServiceInstruction) (*wire.ServiceControlResult, error)

@@ -3,6 +3,7 @@ package sessionagent
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -49,9 +51,10 @@ type connLimiter struct {
 }
 
 func newConnLimiter(l net.Listener, maxConns int, log *slog.Logger) *connLimiter {
-	body, _ := ErrorResponse(http.StatusServiceUnavailable, wire.ErrorKindTooManyConnections,
-		"too many connections to the session agent, try again later", nil).(*jsonResponse).encode()
-	busy := "HTTP/1.1 503 Service Unavailable\r\n" +
+	rsp := errorResponse(apierror.Errorf(wire.ErrorKindTooManyConnections,
+		"too many connections to the session agent, try again later"))
+	body, _ := rsp.encode()
+	busy := fmt.Sprintf("HTTP/1.1 %d %s\r\n", rsp.status, http.StatusText(rsp.status)) +
 		"Content-Type: application/json\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
 		"Connection: close\r\n\r\n" + string(body)

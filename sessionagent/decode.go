@@ -13,23 +13,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
-// RequestError is a fault of the client's request: Status (a 4xx) and Kind say how to
-// answer it, Message is the answer's message. ResponseForError turns it into a Response.
-type RequestError struct {
-	Status  int
-	Kind    string
-	Message string
-	Err     error
-}
-
-func (e *RequestError) Error() string { return e.Message }
-func (e *RequestError) Unwrap() error { return e.Err }
-
-func requestError(status int, kind string, err error, format string, args ...any) *RequestError {
-	return &RequestError{Status: status, Kind: kind, Message: fmt.Sprintf(format, args...), Err: err}
+// requestError is a fault of the client's request, answered with kind's status.
+func requestError(kind string, err error, format string, args ...any) *apierror.Error {
+	return &apierror.Error{Kind: kind, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
 // DecodeJSONBody decodes the body of r into v: the content type must be
@@ -38,7 +28,7 @@ func requestError(status int, kind string, err error, format string, args ...any
 // lacks are ignored, as snapd's agent does, and returned as ignored (the top-level
 // keys only) for the caller to log: during a refresh a newer snapd talks to the agent
 // still running, whose request types may lack fields added since (package wire's
-// rules on version skew). Any fault is a *RequestError:
+// rules on version skew). Any fault is an *apierror.Error (answered by ResponseForError):
 //
 //   - 415 unsupported-media-type for another content type or charset (snapd answers
 //     400 there; 415 says what is wrong and snapd's clients treat every error alike),
@@ -54,12 +44,12 @@ func DecodeJSONBody(r *http.Request, limit int64, v any) (ignored []string, err 
 	_, overLimit := errors.AsType[*http.MaxBytesError](err)
 	switch {
 	case overLimit || int64(len(body)) > limit:
-		return nil, requestError(http.StatusRequestEntityTooLarge, wire.ErrorKindRequestTooLarge, err,
+		return nil, requestError(wire.ErrorKindRequestTooLarge, err,
 			"cannot decode request body: larger than %d bytes", limit)
 	case err != nil:
-		return nil, requestError(http.StatusBadRequest, wire.ErrorKindBadRequest, err, "cannot read request body: %v", err)
+		return nil, requestError(wire.ErrorKindBadRequest, err, "cannot read request body: %v", err)
 	case !utf8.Valid(body):
-		return nil, requestError(http.StatusBadRequest, wire.ErrorKindBadRequest, nil, "cannot decode request body: not valid UTF-8")
+		return nil, requestError(wire.ErrorKindBadRequest, nil, "cannot decode request body: not valid UTF-8")
 	}
 
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -68,16 +58,16 @@ func DecodeJSONBody(r *http.Request, limit int64, v any) (ignored []string, err 
 		case invalid:
 			return nil, fmt.Errorf("cannot decode request body: %w", err)
 		case errors.Is(err, io.EOF):
-			return nil, requestError(http.StatusBadRequest, wire.ErrorKindBadRequest, err, "cannot decode request body: empty body")
+			return nil, requestError(wire.ErrorKindBadRequest, err, "cannot decode request body: empty body")
 		default:
-			return nil, requestError(http.StatusBadRequest, wire.ErrorKindBadRequest, err,
+			return nil, requestError(wire.ErrorKindBadRequest, err,
 				"cannot decode request body: %s", strings.TrimPrefix(err.Error(), "json: "))
 		}
 	}
 	// Decode stops after the first value; a second value or any other data after it
 	// means the client sent something else than it thinks.
 	if rest := bytes.TrimLeft(body[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
-		return nil, requestError(http.StatusBadRequest, wire.ErrorKindBadRequest, nil,
+		return nil, requestError(wire.ErrorKindBadRequest, nil,
 			"cannot decode request body: unexpected data after the JSON value at offset %d", len(body)-len(rest))
 	}
 	topKeys, err := objectKeys(body)
@@ -85,7 +75,7 @@ func DecodeJSONBody(r *http.Request, limit int64, v any) (ignored []string, err 
 		ignored, err = matchFields(topKeys, v)
 	}
 	if err != nil {
-		return nil, requestError(http.StatusBadRequest, wire.ErrorKindBadRequest, err, "cannot decode request body: %v", err)
+		return nil, requestError(wire.ErrorKindBadRequest, err, "cannot decode request body: %v", err)
 	}
 	return ignored, nil
 }
@@ -195,20 +185,20 @@ func matchFields(keys []string, v any) (unknown []string, err error) {
 
 func checkJSONContentType(contentType string) error {
 	if contentType == "" {
-		return requestError(http.StatusUnsupportedMediaType, wire.ErrorKindUnsupportedMedia, nil,
+		return requestError(wire.ErrorKindUnsupportedMedia, nil,
 			"cannot decode request body: no content type, want application/json")
 	}
 	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return requestError(http.StatusUnsupportedMediaType, wire.ErrorKindUnsupportedMedia, err,
+		return requestError(wire.ErrorKindUnsupportedMedia, err,
 			"cannot decode request body: invalid content type %q", contentType)
 	}
 	if mediaType != "application/json" {
-		return requestError(http.StatusUnsupportedMediaType, wire.ErrorKindUnsupportedMedia, nil,
+		return requestError(wire.ErrorKindUnsupportedMedia, nil,
 			"cannot decode request body: content type %q is not application/json", mediaType)
 	}
 	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
-		return requestError(http.StatusUnsupportedMediaType, wire.ErrorKindUnsupportedMedia, nil,
+		return requestError(wire.ErrorKindUnsupportedMedia, nil,
 			"cannot decode request body: charset %q is not UTF-8", charset)
 	}
 	return nil

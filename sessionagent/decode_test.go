@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -46,12 +47,12 @@ func FuzzDecodeJSONBody(f *testing.F) {
 		var inst wire.ServiceInstruction
 		_, err := sessionagent.DecodeJSONBody(r, limit, &inst)
 		if err != nil {
-			reqErr, ok := errors.AsType[*sessionagent.RequestError](err)
+			reqErr, ok := errors.AsType[*apierror.Error](err)
 			if !ok {
-				t.Fatalf("error %v is %T, want *RequestError", err, err)
+				t.Fatalf("error %v is %T, want *apierror.Error", err, err)
 			}
-			if reqErr.Status < 400 || reqErr.Status > 499 || reqErr.Kind == "" || !strings.HasPrefix(reqErr.Message, "cannot ") {
-				t.Fatalf("error %+v, want a 4xx with a kind and a message starting with cannot", reqErr)
+			if status := statusOf(err); status < 400 || status > 499 || reqErr.Kind == "" || !strings.HasPrefix(reqErr.Message, "cannot ") {
+				t.Fatalf("error %+v (%d), want a 4xx with a kind and a message starting with cannot", reqErr, status)
 			}
 			return
 		}
@@ -89,8 +90,8 @@ func TestDecodeJSONBodyLimitIsExact(t *testing.T) {
 		var inst wire.ServiceInstruction
 		_, err := sessionagent.DecodeJSONBody(r, int64(len(`{"action":"start"}`)), &inst)
 		status := 0
-		if reqErr, ok := errors.AsType[*sessionagent.RequestError](err); ok {
-			status = reqErr.Status
+		if _, ok := errors.AsType[*apierror.Error](err); ok {
+			status = statusOf(err)
 		} else if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +106,7 @@ func TestDecodeJSONBodyNeedsAPointer(t *testing.T) {
 	r := httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
 	r.Header.Set("Content-Type", "application/json")
 	_, err := sessionagent.DecodeJSONBody(r, 1024, wire.ServiceInstruction{})
-	if _, ok := errors.AsType[*sessionagent.RequestError](err); err == nil || ok {
+	if _, ok := errors.AsType[*apierror.Error](err); err == nil || ok {
 		t.Fatalf("error %v, want a plain error: the caller's bug is no client error", err)
 	}
 	if a := sessionagent.ResponseForError(err); a == nil {
@@ -143,8 +144,8 @@ func TestDecodeJSONBodyVersionSkew(t *testing.T) {
 			}
 			continue
 		}
-		reqErr, ok := errors.AsType[*sessionagent.RequestError](err)
-		if !ok || reqErr.Status != http.StatusBadRequest || !strings.Contains(reqErr.Message, tc.err) {
+		reqErr, ok := errors.AsType[*apierror.Error](err)
+		if !ok || statusOf(err) != http.StatusBadRequest || !strings.Contains(reqErr.Message, tc.err) {
 			t.Errorf("%s: error %v, want a 400 saying %q", tc.body, err, tc.err)
 		}
 	}

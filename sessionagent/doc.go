@@ -12,8 +12,9 @@
 // upgraded binary answers the next call), and on SIGTERM, draining requests in progress
 // in every case. The socket unit starts it again on the next connection.
 //
-// Endpoints live in one file per topic (sessioninfo.go, exit.go, ...). Each file
-// registers its Command values in init() with register; handlers return a Response
-// built with SyncResponse or ErrorResponse, and decode request bodies with
-// DecodeJSONBody.
+// Every endpoint is one line of the route table (api in routes.go); its handlers live in
+// one file per topic (sessioninfo.go, services.go, exit.go, ...). Handlers return a
+// Response built with SyncResponse, or ResponseForError for an error: backends return
+// *apierror.Error (package internal/apierror), whose kind the agent maps to an HTTP
+// status in one table (errors.go). Handlers decode request bodies with DecodeJSONBody.
 package sessionagent

@@ -3,13 +3,7 @@ package sessionagent
 import (
 	"fmt"
 	"net/http"
-
-	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
-
-func init() {
-	register(&Command{Path: wire.PathAgentExit, Feature: "agent-exit", POST: postAgentExit})
-}
 
 // postAgentExit makes the agent exit once the answer is written: after an upgrade root
 // asks every agent to exit, and the socket starts the new binary on the next call. The

@@ -9,15 +9,9 @@ import (
 
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
 	"github.com/snapcore-ng/usersession-agent/desktop/snaprefresh"
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
-
-func init() {
-	register(&Command{Path: wire.PathNotifications, Feature: "notifications", POST: postNotification, GET: getNotification})
-	register(&Command{Path: wire.PathNotificationClose, POST: postNotificationClose})
-	register(&Command{Path: wire.PathPendingRefresh, Feature: "pending-refresh-notification", POST: postPendingRefresh})
-	register(&Command{Path: wire.PathFinishRefresh, Feature: "finish-refresh-notification", POST: postFinishRefresh})
-}
 
 // Notifier shows the user's notifications and says what became of them;
 // *notification.Manager implements it, unit tests use fakes. Its errors are
@@ -180,30 +174,30 @@ func statusToWire(st notification.Status) *wire.NotificationStatus {
 // errNoBus says the agent has no session bus to show notifications on.
 var errNoBus = errors.New("no session bus")
 
-// notificationResponse answers an error of the notification endpoints with its own
-// status and kind.
+// notificationResponse answers an error of the notification endpoints: a
+// *notification.Error with the wire kind of its Kind (errors.go gives the status).
 func notificationResponse(err error) Response {
 	if errors.Is(err, errNoBus) {
-		return ErrorResponse(http.StatusServiceUnavailable, wire.ErrorKindNoSessionBus, err.Error(), nil)
+		return ResponseForError(&apierror.Error{Kind: wire.ErrorKindNoSessionBus, Message: err.Error(), Err: err})
 	}
 	nerr, ok := errors.AsType[*notification.Error](err)
 	if !ok {
 		return InternalError("%v", err)
 	}
-	status, kind := http.StatusInternalServerError, wire.ErrorKindInternal
+	kind := wire.ErrorKindInternal
 	switch nerr.Kind {
 	case notification.KindInvalid:
-		status, kind = http.StatusBadRequest, wire.ErrorKindBadRequest
+		kind = wire.ErrorKindBadRequest
 	case notification.KindUnknown:
-		status, kind = http.StatusNotFound, wire.ErrorKindUnknownNotification
+		kind = wire.ErrorKindUnknownNotification
 	case notification.KindTooMany:
-		status, kind = http.StatusTooManyRequests, wire.ErrorKindTooManyNotifications
+		kind = wire.ErrorKindTooManyNotifications
 	case notification.KindNoServer:
-		status, kind = http.StatusServiceUnavailable, wire.ErrorKindNoNotificationServer
+		kind = wire.ErrorKindNoNotificationServer
 	case notification.KindServer:
-		status, kind = http.StatusBadGateway, wire.ErrorKindNotificationServer
+		kind = wire.ErrorKindNotificationServer
 	case notification.KindTimeout:
-		status, kind = http.StatusGatewayTimeout, wire.ErrorKindNotificationTimeout
+		kind = wire.ErrorKindNotificationTimeout
 	}
-	return ErrorResponse(status, kind, fmt.Sprint(nerr.Message), nil)
+	return ResponseForError(&apierror.Error{Kind: kind, Message: fmt.Sprint(nerr.Message), Err: err})
 }

@@ -2,10 +2,10 @@ package sessionagent
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/internal/peercred"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -61,13 +61,13 @@ func (a *Agent) checkPeer(r *http.Request) Response {
 	switch {
 	case !ok || p.err != nil:
 		a.log.Warn("refused request: cannot read peer credentials", "err", p.err)
-		return withHeader(ErrorResponse(http.StatusForbidden, wire.ErrorKindForbidden,
-			"cannot check the credentials of the connection", nil), "Connection", "close")
+		return withHeader(errorResponse(apierror.Errorf(wire.ErrorKindForbidden,
+			"cannot check the credentials of the connection")), "Connection", "close")
 	case !peerAllowed(p.cred, a.uid):
 		a.log.Warn("refused request from another user", "uid", p.cred.UID, "pid", p.cred.PID,
 			"method", r.Method, "path", r.URL.Path)
-		return withHeader(ErrorResponse(http.StatusForbidden, wire.ErrorKindForbidden,
-			fmt.Sprintf("uid %d is not allowed to use the session agent of uid %d", p.cred.UID, a.uid), nil),
+		return withHeader(errorResponse(apierror.Errorf(wire.ErrorKindForbidden,
+			"uid %d is not allowed to use the session agent of uid %d", p.cred.UID, a.uid)),
 			"Connection", "close")
 	}
 	return nil

@@ -2,12 +2,10 @@ package sessionagent
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 
-	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -26,38 +24,6 @@ type jsonResponse struct {
 // SyncResponse answers 200 with result.
 func SyncResponse(result any) Response {
 	return &jsonResponse{status: http.StatusOK, typ: wire.ResponseTypeSync, result: result}
-}
-
-// ErrorResponse answers an error with the given HTTP status, error kind (one of the
-// wire.ErrorKind constants), message and optional value.
-func ErrorResponse(status int, kind, message string, value any) Response {
-	return &jsonResponse{
-		status: status,
-		typ:    wire.ResponseTypeError,
-		result: &wire.ErrorResult{Message: message, Kind: kind, Value: value},
-	}
-}
-
-// BadRequest answers 400, kind bad-request, with a formatted message.
-func BadRequest(format string, args ...any) Response {
-	return ErrorResponse(http.StatusBadRequest, wire.ErrorKindBadRequest, fmt.Sprintf(format, args...), nil)
-}
-
-// InternalError answers 500, kind internal-error, with a formatted message.
-func InternalError(format string, args ...any) Response {
-	return ErrorResponse(http.StatusInternalServerError, wire.ErrorKindInternal, fmt.Sprintf(format, args...), nil)
-}
-
-// ResponseForError answers err: a *RequestError or a *control.Error with its own
-// status, kind (and value), any other error as an internal error.
-func ResponseForError(err error) Response {
-	if reqErr, ok := errors.AsType[*RequestError](err); ok {
-		return ErrorResponse(reqErr.Status, reqErr.Kind, reqErr.Message, nil)
-	}
-	if cerr, ok := errors.AsType[*control.Error](err); ok {
-		return ErrorResponse(cerr.Status, cerr.Kind, cerr.Message, cerr.Value)
-	}
-	return InternalError("%v", err)
 }
 
 // withHeader returns rsp with one more header set.
@@ -80,7 +46,7 @@ func (rsp *jsonResponse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := rsp.encode()
 	if err != nil {
 		// Only a handler's result can fail to encode; this envelope cannot.
-		failed := InternalError("cannot encode response: %v", err).(*jsonResponse)
+		failed := errorResponse(apierror.Errorf(wire.ErrorKindInternal, "cannot encode response: %v", err))
 		status = failed.status
 		body, _ = failed.encode()
 	}

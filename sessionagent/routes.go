@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
 // HandlerFunc serves one method of one endpoint and returns its answer. It runs after
@@ -48,13 +50,29 @@ func (c *Command) allow() string {
 	return strings.Join(methods, ", ")
 }
 
-// commands are the endpoints of every agent, each file adding its own in init() with
-// register. It is written only during package initialisation.
-var commands = map[string]*Command{}
+// api is every endpoint of the agent, in one table as snapd's rest_api.go and Pebble's
+// api.go list theirs; the handlers live in one file per topic. A new endpoint is one
+// more line here (its Feature is then listed by session-info).
+var api = []*Command{
+	{Path: wire.PathSessionInfo, Feature: "session-info", GET: getSessionInfo},
+	{Path: wire.PathServiceControl, Feature: "service-control", POST: postServiceControl},
+	{Path: wire.PathServiceStatus, Feature: "service-status", GET: getServiceStatus},
+	{Path: wire.PathAppControl, Feature: "app-control", POST: postAppControl},
+	{Path: wire.PathAgentExit, Feature: "agent-exit", POST: postAgentExit},
+	{Path: wire.PathNotifications, Feature: "notifications", POST: postNotification, GET: getNotification},
+	{Path: wire.PathNotificationClose, POST: postNotificationClose},
+	{Path: wire.PathPendingRefresh, Feature: "pending-refresh-notification", POST: postPendingRefresh},
+	{Path: wire.PathFinishRefresh, Feature: "finish-refresh-notification", POST: postFinishRefresh},
+}
 
-// register adds an endpoint of every agent; it panics on a duplicate path.
-func register(cmd *Command) {
-	addCommand(commands, cmd)
+// newRoutes returns the agent's route table, keyed by path, from api; it panics on a
+// duplicate path.
+func newRoutes() map[string]*Command {
+	routes := make(map[string]*Command, len(api))
+	for _, cmd := range api {
+		addCommand(routes, cmd)
+	}
+	return routes
 }
 
 // Handle adds an endpoint to this agent only (tests, embedders); it must be called

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -30,13 +31,12 @@ func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *Agent) dispatch(w http.ResponseWriter, r *http.Request) Response {
 	cmd := a.routes[r.URL.Path]
 	if cmd == nil {
-		return ErrorResponse(http.StatusNotFound, wire.ErrorKindNotFound,
-			fmt.Sprintf("cannot find %q", r.URL.Path), nil)
+		return errorResponse(apierror.Errorf(wire.ErrorKindNotFound, "cannot find %q", r.URL.Path))
 	}
 	h := cmd.handler(r.Method)
 	if h == nil {
-		return withHeader(ErrorResponse(http.StatusMethodNotAllowed, wire.ErrorKindMethodNotAllowed,
-			fmt.Sprintf("cannot %s %q: allowed methods are %s", r.Method, r.URL.Path, cmd.allow()), nil),
+		return withHeader(errorResponse(apierror.Errorf(wire.ErrorKindMethodNotAllowed,
+			"cannot %s %q: allowed methods are %s", r.Method, r.URL.Path, cmd.allow())),
 			"Allow", cmd.allow())
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
@@ -54,8 +54,8 @@ func (a *Agent) dispatch(w http.ResponseWriter, r *http.Request) Response {
 func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
 	limit := a.cfg.MaxRequestBody
 	tooLarge := func() Response {
-		return withHeader(ErrorResponse(http.StatusRequestEntityTooLarge, wire.ErrorKindRequestTooLarge,
-			fmt.Sprintf("cannot read request body: larger than %d bytes", limit), nil), "Connection", "close")
+		return withHeader(errorResponse(apierror.Errorf(wire.ErrorKindRequestTooLarge,
+			"cannot read request body: larger than %d bytes", limit)), "Connection", "close")
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
@@ -79,8 +79,8 @@ func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
 		return tooLarge()
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return withHeader(ErrorResponse(http.StatusRequestTimeout, wire.ErrorKindBadRequest,
-			fmt.Sprintf("cannot read request body: not received within %v", a.cfg.ReadBodyTimeout), nil),
+		return withHeader(errorResponse(&apierror.Error{Kind: wire.ErrorKindBadRequest,
+			Message: fmt.Sprintf("cannot read request body: not received within %v", a.cfg.ReadBodyTimeout), Err: err}),
 			"Connection", "close")
 	}
 	if err != nil {

@@ -4,14 +4,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
-
-func init() {
-	register(&Command{Path: wire.PathServiceControl, Feature: "service-control", POST: postServiceControl})
-	register(&Command{Path: wire.PathServiceStatus, Feature: "service-status", GET: getServiceStatus})
-	register(&Command{Path: wire.PathAppControl, Feature: "app-control", POST: postAppControl})
-}
 
 func postServiceControl(a *Agent, r *http.Request) Response {
 	if rsp := servicesUnavailable(a); rsp != nil {
@@ -63,8 +58,8 @@ func servicesUnavailable(a *Agent) Response {
 	if a.cfg.Services != nil {
 		return nil
 	}
-	return ErrorResponse(http.StatusServiceUnavailable, wire.ErrorKindInternal,
-		"cannot control services: this agent has no systemd manager to talk to", nil)
+	return errorResponse(&apierror.Error{Kind: wire.ErrorKindInternal,
+		Message: "cannot control services: this agent has no systemd manager to talk to", Err: apierror.ErrUnavailable})
 }
 
 // commaSeparated splits "a, b,,c" into [a b c], as snapd's agent reads its query.

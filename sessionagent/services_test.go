@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
-	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -85,7 +85,7 @@ func TestServiceEndpointsPassOnTheDecodedRequest(t *testing.T) {
 func TestServiceErrorsKeepTheirStatusKindAndValue(t *testing.T) {
 	t.Parallel()
 	value := map[string]any{wire.StartErrorsKey: map[string]any{"snap.a.b": "boom"}}
-	fake := &fakeServices{err: &control.Error{Status: 500, Kind: wire.ErrorKindServiceControl, Message: "some user services failed to start", Value: value}}
+	fake := &fakeServices{err: &apierror.Error{Kind: wire.ErrorKindServiceControl, Message: "some user services failed to start", Value: value}}
 	ta := startAgent(t, sessionagent.Config{Services: fake})
 	a := ta.do("POST", wire.PathServiceControl, jsonHeader(), strings.NewReader(`{"action":"start","services":["snap.a.b"]}`))
 	res := a.errorResult(t)

@@ -7,10 +7,6 @@ import (
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
-func init() {
-	register(&Command{Path: wire.PathSessionInfo, Feature: "session-info", GET: getSessionInfo})
-}
-
 // getSessionInfo says which agent answers: its version, the user and process it runs
 // as, and the features it supports.
 func getSessionInfo(a *Agent, r *http.Request) Response {

@@ -1,9 +1,9 @@
 package sessionagent
 
 import (
-	"net/http"
 	"sync"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -55,8 +55,8 @@ func (w *serviceWork) close() <-chan struct{} {
 // refused with a 503 (kind agent-exiting) once the agent is exiting.
 func (a *Agent) asServiceWork(do func() Response) (rsp Response) {
 	if !a.work.begin() {
-		return ErrorResponse(http.StatusServiceUnavailable, wire.ErrorKindAgentExiting,
-			"cannot start service work: the session agent is exiting; the next call starts a new one", nil)
+		return ResponseForError(apierror.Errorf(wire.ErrorKindAgentExiting,
+			"cannot start service work: the session agent is exiting; the next call starts a new one"))
 	}
 	defer func() {
 		// A panic is answered by the caller; the work has ended all the same.

@@ -2,8 +2,8 @@
 // app-control instructions on the user's systemd manager.
 //
 // It is the logic of those endpoints without HTTP: each instruction is a method of
-// Services that takes a wire type and returns a wire result, or an *Error that carries
-// the HTTP status, error kind and value to answer with. Every name is checked before
+// Services that takes a wire type and returns a wire result, or an *apierror.Error that
+// carries the error kind and value to answer with (the agent picks the HTTP status). Every name is checked before
 // anything runs, so a bad entry anywhere in a list changes nothing. The work of one
 // agent on its manager is serialised, and every request is bounded by its context's
 // deadline: a hung manager makes requests fail with 504 instead of piling up behind

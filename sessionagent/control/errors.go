@@ -4,40 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
-// Error is a failed instruction, with what the agent answers: the HTTP status, the
-// error kind (wire.ErrorKind*), the message and the value (per-unit error maps keyed
-// by wire.*ErrorsKey, or nil).
-type Error struct {
-	Status  int
-	Kind    string
-	Message string
-	Value   any
+// The errors of this package are *apierror.Error: a failed instruction with its kind
+// (wire.ErrorKind*), message and value (per-unit error maps keyed by wire.*ErrorsKey,
+// or nil). The agent chooses the HTTP status from the kind.
 
-	err error // the cause, if a single one, for errors.Is/As and logs
+func badRequest(format string, args ...any) *apierror.Error {
+	return apierror.Errorf(wire.ErrorKindBadRequest, format, args...)
 }
 
-func (e *Error) Error() string { return e.Message }
-
-// Unwrap returns the cause, if any.
-func (e *Error) Unwrap() error { return e.err }
-
-func badRequest(format string, args ...any) *Error {
-	return &Error{Status: http.StatusBadRequest, Kind: wire.ErrorKindBadRequest, Message: fmt.Sprintf(format, args...)}
-}
-
-// failure is a 500 of the given kind, or a 504 if err (or any of the per-unit errors)
-// says the manager did not answer in time. A timed-out answer that carries per-unit
-// errors (value) keeps its kind: snapd's client reads start-errors and stop-errors
-// only under service-control (and status-errors, kill-errors under theirs), so under
-// "systemd-timeout" the units that failed would be lost to it. One without per-unit
-// errors is of kind "systemd-timeout".
-func failure(kind, message string, value any, err error, unitErrs ...map[string]error) *Error {
-	e := &Error{Status: http.StatusInternalServerError, Kind: kind, Message: message, Value: value, err: err}
+// failure is an error of the given kind, unless err (or any of the per-unit errors)
+// says the manager did not answer in time: then it wraps apierror.ErrTimeout (504),
+// and one without per-unit errors (value) is of kind "systemd-timeout". A timed-out
+// answer that carries per-unit errors keeps its kind: snapd's client reads
+// start-errors and stop-errors only under service-control (and status-errors,
+// kill-errors under theirs), so under "systemd-timeout" the units that failed would
+// be lost to it.
+func failure(kind, message string, value any, err error, unitErrs ...map[string]error) *apierror.Error {
+	e := &apierror.Error{Kind: kind, Message: message, Value: value, Err: err}
 	timedOut := isTimeout(err)
 	for _, m := range unitErrs {
 		for _, uerr := range m {
@@ -45,7 +33,7 @@ func failure(kind, message string, value any, err error, unitErrs ...map[string]
 		}
 	}
 	if timedOut {
-		e.Status = http.StatusGatewayTimeout
+		e.Err = errors.Join(apierror.ErrTimeout, err)
 		if value == nil {
 			e.Kind = wire.ErrorKindManagerTimeout
 		}
@@ -58,17 +46,18 @@ func isTimeout(err error) bool {
 	return err != nil && errors.Is(err, context.DeadlineExceeded)
 }
 
-// waitError is the answer to a request that gave up waiting for another one.
-func waitError(what string, err error) *Error {
+// waitError is the answer to a request that gave up waiting for another one: a
+// "systemd-timeout" past its deadline, else (cancelled) unavailable.
+func waitError(what string, err error) *apierror.Error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &Error{
-			Status:  http.StatusGatewayTimeout,
+		return &apierror.Error{
 			Kind:    wire.ErrorKindManagerTimeout,
 			Message: fmt.Sprintf("cannot %s: timed out waiting for another request to the systemd manager to finish", what),
-			err:     err,
+			Err:     err,
 		}
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Kind: wire.ErrorKindInternal, Message: fmt.Sprintf("cannot %s: %v", what, err), err: err}
+	return &apierror.Error{Kind: wire.ErrorKindInternal, Message: fmt.Sprintf("cannot %s: %v", what, err),
+		Err: errors.Join(apierror.ErrUnavailable, err)}
 }
 
 // messages turns per-unit errors into the wire's per-unit messages.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/systemd"
 )
 
@@ -76,7 +77,7 @@ const MaxServices = 256
 // bad entry. Two entries naming the same unit ("snap.a.b" and "snap.a.b.service") are
 // refused: the answer keys its errors by entry, and the unit would be acted on twice
 // at once.
-func serviceUnits(entries []string) ([]string, *Error) {
+func serviceUnits(entries []string) ([]string, *apierror.Error) {
 	if len(entries) > MaxServices {
 		return nil, badRequest("too many services: %d, at most %d in one request", len(entries), MaxServices)
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
 	"github.com/snapcore-ng/usersession-agent/systemd"
@@ -68,7 +69,7 @@ func TestRealStartFailureRollsBack(t *testing.T) {
 	r := startReal(t, map[string]string{a: simpleUnit, b: simpleUnit, c: failUnit, d: simpleUnit})
 	_, err := r.svc.Control(t.Context(), wire.ServiceInstruction{Action: "start", Services: []string{a, b, c, d}, Enable: true})
 	cerr := asError(t, err)
-	if cerr.Status != 500 || cerr.Kind != wire.ErrorKindServiceControl || cerr.Message != "some user services failed to start" {
+	if cerr.Kind != wire.ErrorKindServiceControl || cerr.Message != "some user services failed to start" {
 		t.Fatalf("got %+v", cerr)
 	}
 	v := cerr.Value.(map[string]any)
@@ -147,7 +148,7 @@ func TestRealBadNameChangesNothing(t *testing.T) {
 		{Action: "stop", Services: []string{a, "dbus.service"}},
 	} {
 		_, err := r.svc.Control(t.Context(), inst)
-		if cerr := asError(t, err); cerr.Status != 400 {
+		if cerr := asError(t, err); cerr.Kind != wire.ErrorKindBadRequest {
 			t.Errorf("%+v: got %+v", inst, cerr)
 		}
 	}
@@ -176,7 +177,7 @@ func TestRealRestartAndTemplateInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := r.svc.Control(t.Context(), wire.ServiceInstruction{Action: "start", Services: []string{"snap.foo.svc@.service"}})
-	if cerr := asError(t, err); cerr.Status != 400 {
+	if cerr := asError(t, err); cerr.Kind != wire.ErrorKindBadRequest {
 		t.Errorf("starting a template: %+v", cerr)
 	}
 }
@@ -290,8 +291,8 @@ func TestRealHungManager(t *testing.T) {
 		if i == 0 {
 			kind, key = wire.ErrorKindServiceControl, wire.StartErrorsKey
 		}
-		var cerr *control.Error
-		if !errors.As(err, &cerr) || cerr.Status != 504 || cerr.Kind != kind {
+		var cerr *apierror.Error
+		if !errors.As(err, &cerr) || !errors.Is(cerr, apierror.ErrTimeout) || cerr.Kind != kind {
 			t.Errorf("request %d: %v", i, err)
 			continue
 		}

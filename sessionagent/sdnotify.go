@@ -6,9 +6,9 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 )
 
-// notify tells the service manager about the agent's state (sd_notify). Without
+// sdNotify tells the service manager about the agent's state (sd_notify). Without
 // $NOTIFY_SOCKET it returns at once: started by hand, the agent pays nothing.
-func notify(log *slog.Logger, state string) {
+func sdNotify(log *slog.Logger, state string) {
 	if _, err := daemon.SdNotify(false, state); err != nil {
 		log.Debug("cannot notify the service manager", "err", err)
 	}
