@@ -102,8 +102,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(conns) }()
 
-	// The bus name is claimed off the path of the first request, which a
-	// socket-activated agent must answer within milliseconds.
+	// The session bus is joined off the path of the first request, which a
+	// socket-activated agent must answer within milliseconds; SessionBus waits for it.
 	busCtx, releaseBus := context.WithCancel(baseCtx)
 	var bus sync.WaitGroup
 	bus.Go(func() { a.runBus(busCtx) })
@@ -129,6 +129,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.idle.Stop()
 	// Releasing the name first lets D-Bus activation queue the next agent.
 	releaseBus()
+	a.leaveBus()
 	a.shutdown(srv, conns, cancelBase)
 	if serveErr == nil {
 		// Serve has returned: the listener is closed.

@@ -74,9 +74,10 @@ type Config struct {
 	// answer that service control is not available.
 	Services ServiceBackend
 
-	// SessionBusAddress is the D-Bus address on which the agent claims its well-known
-	// name; empty means the session bus sessionbus.Address finds. The bus is never
-	// launched.
+	// SessionBusAddress is the D-Bus address of the session bus on which the agent
+	// owns BusName; empty means sessionbus.Address() ($DBUS_SESSION_BUS_ADDRESS, else
+	// $XDG_RUNTIME_DIR/bus, else Upstart's $XDG_RUNTIME_DIR/dbus-session). The bus is
+	// never launched.
 	SessionBusAddress string
 
 	// Notifier shows notifications; nil means a notification manager on the session

@@ -2,6 +2,8 @@ package sessionagent_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
 func nameHasOwner(t *testing.T, conn *dbus.Conn) bool {
@@ -54,4 +57,49 @@ func TestUnreachableBusDoesNotStopTheAgent(t *testing.T) {
 		return strings.Contains(ta.logs.String(), "cannot claim the bus name")
 	})
 	ta.sessionInfo()
+}
+
+// A handler gets the agent's one live connection, the one that owns BusName.
+func TestHandlersShareTheAgentsBus(t *testing.T) {
+	t.Parallel()
+	bus := dbustest.Start(t)
+	const path = "/v1/test-bus"
+	ta := startAgent(t, sessionagent.Config{SessionBusAddress: bus.Address}, func(a *sessionagent.Agent) {
+		a.Handle(&sessionagent.Command{Path: path, GET: func(a *sessionagent.Agent, r *http.Request) sessionagent.Response {
+			conn, err := a.SessionBus(r.Context())
+			if err != nil {
+				return sessionagent.ResponseForError(err)
+			}
+			return sessionagent.SyncResponse(conn.Names()[0])
+		}})
+	})
+	a := ta.do("GET", path, nil, nil)
+	var unique string
+	if err := json.Unmarshal(a.env.Result, &unique); a.rsp.StatusCode != 200 || err != nil {
+		t.Fatalf("got %d %s", a.rsp.StatusCode, a.body)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	var owner string
+	if err := bus.Connect(t).BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, sessionagent.BusName).Store(&owner); err != nil || owner != unique {
+		t.Fatalf("owner of %s: %q, %v; the handler's connection is %q", sessionagent.BusName, owner, err, unique)
+	}
+}
+
+// Without a bus, a handler that needs it answers 503 no-session-bus instead of
+// waiting for ever.
+func TestHandlerWithoutABusIsUnavailable(t *testing.T) {
+	t.Parallel()
+	const path = "/v1/test-bus"
+	ta := startAgent(t, sessionagent.Config{}, func(a *sessionagent.Agent) {
+		a.Handle(&sessionagent.Command{Path: path, GET: func(a *sessionagent.Agent, r *http.Request) sessionagent.Response {
+			_, err := a.SessionBus(r.Context())
+			return sessionagent.ResponseForError(err)
+		}})
+	})
+	a := ta.do("GET", path, nil, nil)
+	if res := a.errorResult(t); a.rsp.StatusCode != http.StatusServiceUnavailable || res.Kind != wire.ErrorKindNoSessionBus ||
+		!strings.Contains(res.Message, "cannot use the session bus: no session bus") {
+		t.Fatalf("got %d %s", a.rsp.StatusCode, a.body)
+	}
 }

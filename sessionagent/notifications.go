@@ -171,9 +171,6 @@ func statusToWire(st notification.Status) *wire.NotificationStatus {
 	}
 }
 
-// errNoBus says the agent has no session bus to show notifications on.
-var errNoBus = errors.New("no session bus")
-
 // notificationResponse answers an error of the notification endpoints: a
 // *notification.Error with the wire kind of its Kind (errors.go gives the status).
 func notificationResponse(err error) Response {
