@@ -40,7 +40,7 @@ BUILDDIR ?= build
 # Dates the manual page (go-flags reads it), so that the same commit gives the same page.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-.PHONY: all build test check fmt-check vet race demo screenshot bench bench-notifications install uninstall clean \
+.PHONY: all build test check fmt-check vet no-binaries race demo screenshot bench bench-notifications install uninstall clean \
 	suite-binaries spread-local
 
 all: build
@@ -77,7 +77,14 @@ vet:
 	$(GO) vet ./...
 	cd tests/snapdcompat && $(GO) vet ./...
 
-check: fmt-check vet test spread-local
+# Built binaries are outputs (.gitignore), never sources: fail on any tracked ELF file.
+no-binaries:
+	@out=$$(git ls-files 2>/dev/null | while IFS= read -r f; do \
+		[ -f "$$f" ] && [ "$$(head -c 4 "$$f")" = "$$(printf '\177ELF')" ] && echo "$$f"; \
+	done); \
+	if [ -n "$$out" ]; then echo "tracked ELF binaries:"; echo "$$out"; exit 1; fi
+
+check: fmt-check vet no-binaries test spread-local
 
 # The binaries the spread suite uses: this build, and the same code under another
 # version as the "upgrade" of the agent-exit-upgrade task.

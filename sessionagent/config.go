@@ -13,10 +13,10 @@ import (
 )
 
 // Defaults of Config. The idle timeout is snapd's; the limits are generous for a local
-// API whose requests are a few hundred bytes. The request timeout stays below root's
-// client's deadline for service calls (usersession/client.DefaultServiceTimeout,
-// 100 s), so that an agent has given up, and undone a failed start, before root
-// reports the session as timed out.
+// API whose requests are a few hundred bytes. The request timeout must stay below root's
+// client's deadline for service calls (usersession/client.DefaultServiceTimeout), so
+// that an agent has given up, and undone a failed start, before root reports the
+// session as timed out: TestRequestTimeoutIsShorterThanTheClients holds it.
 const (
 	DefaultIdleTimeout       = 30 * time.Second
 	DefaultShutdownTimeout   = 10 * time.Second

@@ -12,11 +12,7 @@ import (
 
 // PeerCred identifies the process at the other end of a connection, as the kernel saw
 // it when the process connected.
-type PeerCred struct {
-	UID uint32
-	GID uint32
-	PID int32
-}
+type PeerCred = peercred.Cred
 
 // peerInfo is what the connection context holds: the credentials, or why they could not
 // be read.
@@ -30,7 +26,7 @@ type peerKey struct{}
 // withPeerCred is the server's ConnContext: it reads the peer's credentials once per
 // connection, so that every request on it is checked without a system call.
 func withPeerCred(ctx context.Context, c net.Conn) context.Context {
-	cred, err := readPeerCred(c)
+	cred, err := peercred.Read(c)
 	return context.WithValue(ctx, peerKey{}, peerInfo{cred, err})
 }
 
@@ -39,12 +35,6 @@ func withPeerCred(ctx context.Context, c net.Conn) context.Context {
 func PeerCredFromContext(ctx context.Context) (PeerCred, bool) {
 	p, ok := ctx.Value(peerKey{}).(peerInfo)
 	return p.cred, ok && p.err == nil
-}
-
-// readPeerCred reads SO_PEERCRED of c, or of the connection c wraps.
-func readPeerCred(c net.Conn) (PeerCred, error) {
-	cred, err := peercred.Read(c)
-	return PeerCred(cred), err
 }
 
 // peerAllowed says whether a peer may use the agent of user ownUID: root, which acts

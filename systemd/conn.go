@@ -77,7 +77,7 @@ func ConnectPrivate(ctx context.Context, socketPath string) (*Manager, error) {
 // the connection. Redials are vetted the same way.
 func ConnectPrivateVerified(ctx context.Context, socketPath string, verify func(net.Conn) error) (*Manager, error) {
 	m := &Manager{socketPath: socketPath, verify: verify}
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := dial(ctx, socketPath, verify)
 	if err != nil {
@@ -221,10 +221,10 @@ func dial(ctx context.Context, socketPath string, verify func(net.Conn) error) (
 	return l, nil
 }
 
-// withDeadline gives ctx a deadline of DefaultTimeout if it has none.
-func withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+// WithDefaultDeadline gives ctx a deadline of d from now if it has none.
+func WithDefaultDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, DefaultTimeout)
+	return context.WithTimeout(ctx, d)
 }

@@ -50,7 +50,7 @@ type job struct {
 
 // runJob queues a job and follows it to its end.
 func (m *Manager) runJob(ctx context.Context, op, unit string, queue jobFunc) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	j, err := m.queueJob(ctx, op, unit, queue)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // Kill sends sig to every process of unit (KillUnit with who=all: the unit's whole
 // cgroup, not only its main process).
 func (m *Manager) Kill(ctx context.Context, unit string, sig syscall.Signal) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {
@@ -49,7 +49,7 @@ type StopResult struct {
 // SendSIGKILL=no (the manager then gives up and leaves the processes running, with the
 // unit marked stopped), FinalKillSignal= changes, or long or infinite stop timeouts.
 func (m *Manager) StopOrKill(ctx context.Context, unit string, margin time.Duration) (StopResult, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	var res StopResult
 

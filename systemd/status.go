@@ -48,7 +48,7 @@ var (
 // each answer. Units the manager does not know get LoadState "not-found" and cost no
 // second call.
 func (m *Manager) Status(ctx context.Context, units []string) ([]UnitStatus, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	if len(units) == 0 {
 		return nil, nil

@@ -9,7 +9,7 @@ import (
 // --runtime) in one call, without reloading the manager: call Reload afterwards so that
 // the manager sees the new dependencies.
 func (m *Manager) Enable(ctx context.Context, units []string) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {
@@ -23,7 +23,7 @@ func (m *Manager) Enable(ctx context.Context, units []string) error {
 
 // Disable disables the unit files in one call, without reloading the manager.
 func (m *Manager) Disable(ctx context.Context, units []string) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {
@@ -38,7 +38,7 @@ func (m *Manager) Disable(ctx context.Context, units []string) error {
 // Reload makes the manager reload its unit files (daemon-reload). The manager answers
 // once the reload is done.
 func (m *Manager) Reload(ctx context.Context) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {

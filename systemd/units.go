@@ -28,7 +28,7 @@ func unitsFrom(in []sdbus.UnitStatus) []Unit {
 // patterns and whose load, active or sub state is one of states (any state if states is
 // empty), in one call.
 func (m *Manager) ListUnitsByPatterns(ctx context.Context, states, patterns []string) ([]Unit, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {
@@ -49,7 +49,7 @@ func (m *Manager) ListUnitsByPatterns(ctx context.Context, states, patterns []st
 // reads them. Asking about a unit the manager does not know loads a stub whose
 // LoadState is "not-found"; it is not an error.
 func (m *Manager) Properties(ctx context.Context, unit string) (map[string]any, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {
@@ -65,7 +65,7 @@ func (m *Manager) Properties(ctx context.Context, unit string) (map[string]any, 
 // Property returns one property of unit. iface is the short interface name: "Unit",
 // "Service", "Scope"...
 func (m *Manager) Property(ctx context.Context, unit, iface, name string) (any, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {
@@ -85,7 +85,7 @@ func (m *Manager) Property(ctx context.Context, unit, iface, name string) (any, 
 
 // UnitOfPID returns the name of the unit process pid runs in (GetUnitByPID).
 func (m *Manager) UnitOfPID(ctx context.Context, pid uint32) (string, error) {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {
@@ -101,7 +101,7 @@ func (m *Manager) UnitOfPID(ctx context.Context, pid uint32) (string, error) {
 // ResetFailed resets unit's failed state and its start rate limit counter, as
 // `systemctl reset-failed` does.
 func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
-	ctx, cancel := withDeadline(ctx)
+	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {

@@ -61,7 +61,7 @@ func New(m Manager) *Services {
 // begin gives ctx a deadline if it has none and waits for the manager to be free.
 // Call the returned function when done.
 func (s *Services) begin(ctx context.Context, what string) (context.Context, func(), error) {
-	ctx, cancel := withDefaultDeadline(ctx)
+	ctx, cancel := systemd.WithDefaultDeadline(ctx, DefaultTimeout)
 	select {
 	case s.sem <- struct{}{}:
 		return ctx, func() { <-s.sem; cancel() }, nil
@@ -69,12 +69,4 @@ func (s *Services) begin(ctx context.Context, what string) (context.Context, fun
 		cancel()
 		return nil, nil, waitError(what, ctx.Err())
 	}
-}
-
-// withDefaultDeadline gives ctx a deadline of DefaultTimeout if it has none.
-func withDefaultDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, DefaultTimeout)
 }

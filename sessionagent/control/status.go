@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 
+	"github.com/snapcore-ng/usersession-agent/systemd"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -20,7 +21,7 @@ func (s *Services) Status(ctx context.Context, services []string) ([]wire.Servic
 	}
 	// Reading needs no turn on the manager: a status asked during a long stop is
 	// answered at once, with the units as they are.
-	ctx, cancel := withDefaultDeadline(ctx)
+	ctx, cancel := systemd.WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	sts, err := s.m.Status(ctx, units)
 	if err != nil {

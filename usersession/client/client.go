@@ -130,9 +130,6 @@ func AllSessions() Targets { return Targets{all: true} }
 // failed outcome, never silence.
 func UIDs(uids ...int) Targets { return Targets{uids: append([]int(nil), uids...)} }
 
-// All reports whether t targets every session.
-func (t Targets) All() bool { return t.all }
-
 func (t Targets) validate() error {
 	for _, uid := range t.uids {
 		if uid < 0 || uid >= 1<<32-1 {

@@ -194,12 +194,6 @@ func (e *ResponseTooLargeError) Error() string {
 	return fmt.Sprintf("response larger than %d bytes", e.Limit)
 }
 
-// IsTimeout reports whether err is, or wraps, a *TimeoutError.
-func IsTimeout(err error) bool {
-	var e *TimeoutError
-	return errors.As(err, &e)
-}
-
 // IsRefused reports whether the client refused to talk to the agent because of who
 // serves or owns its socket (*IdentityError or *UnsafeSocketError).
 func IsRefused(err error) bool {
