@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -337,7 +338,7 @@ func TestConnectionAcceptedBeforeIdleExitIsServed(t *testing.T) {
 	})
 	conn := ta.dialRaw()
 	// The agent decides to exit while this connection has not sent its request yet.
-	waitFor(t, 3*time.Second, "the exit to start", func() bool { return strings.Contains(ta.logs.String(), "exiting") })
+	testenv.WaitFor(t, 3*time.Second, "the exit to start", func() bool { return strings.Contains(ta.logs.String(), "exiting") })
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: agent\r\n\r\n", wire.PathSessionInfo)
 	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
 	rsp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -401,7 +402,7 @@ func TestCancelDrainsRequestsInProgress(t *testing.T) {
 	ta := startAgent(t, sessionagent.Config{}, slow.add)
 	answers := ta.callSlow(slow)
 	ta.cancel()
-	waitFor(t, 3*time.Second, "the exit to start", func() bool { return strings.Contains(ta.logs.String(), "exiting") })
+	testenv.WaitFor(t, 3*time.Second, "the exit to start", func() bool { return strings.Contains(ta.logs.String(), "exiting") })
 	time.Sleep(100 * time.Millisecond)
 	if !ta.running() {
 		t.Fatal("agent exited with a request in progress")
@@ -441,7 +442,7 @@ func TestTooManyConnectionsAreRefused(t *testing.T) {
 		t.Fatalf("answer %d %s, want 503 too-many-connections", a.rsp.StatusCode, a.body)
 	}
 	first.Close()
-	waitFor(t, 3*time.Second, "a free connection slot", func() bool {
+	testenv.WaitFor(t, 3*time.Second, "a free connection slot", func() bool {
 		rsp, err := ta.client().Get("http://agent" + wire.PathSessionInfo)
 		if err != nil {
 			return false

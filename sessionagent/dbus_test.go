@@ -12,6 +12,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -34,18 +35,18 @@ func TestAgentOwnsItsBusNameWhileRunning(t *testing.T) {
 	watcher := bus.Connect(t)
 
 	first := startAgent(t, sessionagent.Config{SessionBusAddress: addr})
-	waitFor(t, 5*time.Second, "the agent to own its name", func() bool { return nameHasOwner(t, watcher) })
+	testenv.WaitFor(t, 5*time.Second, "the agent to own its name", func() bool { return nameHasOwner(t, watcher) })
 
 	// A second agent finds the name taken and still serves its REST API.
 	second := startAgent(t, sessionagent.Config{SessionBusAddress: addr})
-	waitFor(t, 5*time.Second, "the second agent to give up the name", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "the second agent to give up the name", func() bool {
 		return strings.Contains(second.logs.String(), "bus name owned by another process")
 	})
 	second.sessionInfo()
 
 	first.cancel()
 	first.waitExit(5 * time.Second)
-	waitFor(t, 5*time.Second, "the name to be released", func() bool { return !nameHasOwner(t, watcher) })
+	testenv.WaitFor(t, 5*time.Second, "the name to be released", func() bool { return !nameHasOwner(t, watcher) })
 }
 
 func TestUnreachableBusDoesNotStopTheAgent(t *testing.T) {
@@ -53,7 +54,7 @@ func TestUnreachableBusDoesNotStopTheAgent(t *testing.T) {
 	addr := "unix:path=" + filepath.Join(t.TempDir(), "no-bus")
 	ta := startAgent(t, sessionagent.Config{SessionBusAddress: addr})
 	ta.sessionInfo()
-	waitFor(t, 5*time.Second, "the bus failure to be logged", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "the bus failure to be logged", func() bool {
 		return strings.Contains(ta.logs.String(), "cannot claim the bus name")
 	})
 	ta.sessionInfo()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 )
 
@@ -78,7 +79,7 @@ func TestListenOnPath(t *testing.T) {
 // waitServing waits until an agent answers connections on path.
 func waitServing(t *testing.T, path string) {
 	t.Helper()
-	waitFor(t, 5*time.Second, "the agent to listen", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "the agent to listen", func() bool {
 		c, err := net.Dial("unix", path)
 		if err != nil {
 			return false

@@ -18,16 +18,6 @@ import (
 
 const nobody = 65534
 
-// requireRoot skips the test without root, unless CI=true, where a skip would count as
-// a pass.
-func requireRoot(t *testing.T, why string) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	testenv.SkipOrFail(t, why+" needs root")
-}
-
 // agentOthersCanReach runs an agent whose socket another user can connect to, and
 // returns it with a copy of this test binary that other user can run as a client.
 func agentOthersCanReach(t *testing.T) (ta *testAgent, client string) {
@@ -54,7 +44,9 @@ func agentOthersCanReach(t *testing.T) (ta *testAgent, client string) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	return runAgent(t, path, sessionagent.Config{Listener: l}), client
+	// No idle exit: each client is a process started as another user, which on a busy
+	// machine can take longer, all told, than the default idle timeout.
+	return runAgent(t, path, sessionagent.Config{Listener: l, IdleTimeout: -1}), client
 }
 
 // clientAs runs the test client as uid against ta, sending raw (or, if empty, a
@@ -73,7 +65,7 @@ func clientAs(t *testing.T, uid uint32, client string, ta *testAgent, raw string
 
 func TestAnotherUserIsRefused(t *testing.T) {
 	t.Parallel()
-	requireRoot(t, "connecting as another user")
+	testenv.RequireRoot(t, "connecting as another user")
 	ta, client := agentOthersCanReach(t)
 
 	out, pid := clientAs(t, nobody, client, ta, "")
@@ -92,7 +84,7 @@ func TestAnotherUserIsRefused(t *testing.T) {
 // "OPTIONS *" itself unless told not to.
 func TestEveryRequestFormIsRefusedToAnotherUser(t *testing.T) {
 	t.Parallel()
-	requireRoot(t, "connecting as another user")
+	testenv.RequireRoot(t, "connecting as another user")
 	ta, client := agentOthersCanReach(t)
 
 	for _, raw := range []string{

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -83,7 +84,7 @@ func TestExitRequestWaitsForServiceWorkInProgress(t *testing.T) {
 	exit := ta.doAsync("POST", wire.PathAgentExit, "")
 
 	// New service work is refused as soon as the exit has started.
-	waitFor(t, 5*time.Second, "new service work to be refused", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "new service work to be refused", func() bool {
 		a := ta.do("POST", wire.PathAppControl, jsonHeader(), strings.NewReader(`{"action":"kill","snaps":["foo"]}`))
 		return a.rsp.StatusCode == 503 && a.errorResult(t).Kind == wire.ErrorKindAgentExiting
 	})
@@ -118,7 +119,7 @@ func TestSignalWaitsForServiceWorkAndAnswersOtherCalls(t *testing.T) {
 	ta := startAgent(t, sessionagent.Config{Services: b, ShutdownTimeout: shutdown})
 	work := ta.startWork(b)
 	ta.cancel()
-	waitFor(t, 5*time.Second, "the exit to wait for the work", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "the exit to wait for the work", func() bool {
 		return strings.Contains(ta.logs.String(), "waiting for the service work in progress")
 	})
 	// Longer than the shutdown timeout: the work is not cut short.

@@ -11,22 +11,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/systemd"
 )
 
-// session starts a real user manager, installs the named fixtures from testdata into
-// the user's unit directory, reloads the manager and returns a Manager connected to
-// it.
-func session(t *testing.T, fixtures ...string) (*usersessiontest.Session, *systemd.Manager) {
+// fixtures are the units the tests install, by name, one of each kind.
+var fixtures = map[string]string{
+	"snap.foo.svc.service":      usersessiontest.SimpleUnit,
+	"snap.foo.tmpl@.service":    usersessiontest.TemplateUnit,
+	"snap.foo.fail.service":     usersessiontest.FailingUnit,
+	"snap.foo.stubborn.service": usersessiontest.StubbornUnit,
+	"snap.foo.slowstop.service": usersessiontest.SlowStopUnit,
+}
+
+// session starts a real user manager, installs the named fixtures into the user's
+// unit directory, reloads the manager and returns a Manager connected to it.
+func session(t *testing.T, names ...string) (*usersessiontest.Session, *systemd.Manager) {
 	t.Helper()
 	s := usersessiontest.Start(t, usersessiontest.Options{})
-	for _, f := range fixtures {
-		data, err := os.ReadFile(filepath.Join("testdata", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.WriteUserUnit(f, string(data))
+	for _, name := range names {
+		s.WriteUserUnit(name, fixtures[name])
 	}
 	return s, s.Manager()
 }
@@ -38,37 +43,6 @@ func status(t *testing.T, m *systemd.Manager, unit string) systemd.UnitStatus {
 		t.Fatal(err)
 	}
 	return sts[0]
-}
-
-// pidAlive reports whether pid runs (and is not a zombie).
-func pidAlive(pid uint32) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
-	if err != nil {
-		return false
-	}
-	fields := strings.Fields(string(data))
-	return len(fields) > 2 && fields[2] != "Z"
-}
-
-// waitIgnoresTERM waits until pid is a sleep that ignores SIGTERM: the shell of the
-// stubborn fixtures has set its trap and exec'd, so a stop now meets a process that
-// SIGTERM cannot end (stopping earlier would race with the trap).
-func waitIgnoresTERM(t *testing.T, pid uint32) {
-	t.Helper()
-	for range 200 {
-		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/comm")
-		st, _ := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/status")
-		for _, line := range strings.Split(string(st), "\n") {
-			if v, ok := strings.CutPrefix(line, "SigIgn:"); ok && strings.TrimSpace(string(comm)) == "sleep" {
-				mask, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-				if mask&(1<<(syscall.SIGTERM-1)) != 0 {
-					return
-				}
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("process %d does not come to ignore SIGTERM", pid)
 }
 
 func TestStartAndStopFollowJobsToTheirEnd(t *testing.T) {
@@ -238,7 +212,7 @@ func TestStatusOfLoadedMissingAndFailedUnits(t *testing.T) {
 	if missing.Installed() || missing.LoadState != "not-found" || missing.ActiveState != "inactive" || missing.Name != "snap.foo.missing.service" {
 		t.Errorf("missing: %+v", missing)
 	}
-	if !failed.Installed() || failed.ActiveState != "failed" || failed.Type != "oneshot" || failed.UnitFileState != "static" {
+	if !failed.Installed() || failed.ActiveState != "failed" || failed.Type != "oneshot" || failed.UnitFileState != "disabled" {
 		t.Errorf("failed: %+v", failed)
 	}
 }
@@ -256,7 +230,7 @@ func TestUnitIgnoringTERMIsKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 		pid := status(t, m, unit).MainPID
-		waitIgnoresTERM(t, pid)
+		testenv.WaitIgnoresTERM(t, int(pid))
 		return pid
 	}
 
@@ -265,7 +239,7 @@ func TestUnitIgnoringTERMIsKilled(t *testing.T) {
 		if err := m.Stop(t.Context(), unit); err != nil {
 			t.Fatal(err)
 		}
-		if !pidAlive(pid) {
+		if testenv.ProcessGone(int(pid)) {
 			t.Fatal("the manager killed the process: this fixture does not test our kill")
 		}
 		syscall.Kill(int(pid), syscall.SIGKILL)
@@ -290,7 +264,7 @@ func TestUnitIgnoringTERMIsKilled(t *testing.T) {
 		if took < time.Second || took > 1900*time.Millisecond {
 			t.Errorf("stop took %v, want between 1.3s and 1.9s", took)
 		}
-		if pidAlive(pid) {
+		if !testenv.ProcessGone(int(pid)) {
 			t.Errorf("process %d survived", pid)
 		}
 		if st := status(t, m, unit); st.ActiveState == "active" {
@@ -309,7 +283,7 @@ func TestStopOrKillRespectsTheDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := status(t, m, unit).MainPID
-	waitIgnoresTERM(t, pid)
+	testenv.WaitIgnoresTERM(t, int(pid))
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	t0 := time.Now()
@@ -320,7 +294,7 @@ func TestStopOrKillRespectsTheDeadline(t *testing.T) {
 	if !res.Killed || time.Since(t0) > 2*time.Second {
 		t.Errorf("got %+v after %v", res, time.Since(t0))
 	}
-	if pidAlive(pid) {
+	if !testenv.ProcessGone(int(pid)) {
 		t.Errorf("process %d survived", pid)
 	}
 }
@@ -345,8 +319,8 @@ func TestTwoUsersEachTouchOnlyTheirOwnUnits(t *testing.T) {
 	if err := b.Stop(t.Context(), "snap.foo.svc.service"); err != nil {
 		t.Fatal(err)
 	}
-	if !pidAlive(pa) || pidAlive(pb) {
-		t.Fatalf("stopping in B's session: A's process alive %v, B's %v", pidAlive(pa), pidAlive(pb))
+	if testenv.ProcessGone(int(pa)) || !testenv.ProcessGone(int(pb)) {
+		t.Fatalf("stopping in B's session: A's process alive %v, B's %v", !testenv.ProcessGone(int(pa)), !testenv.ProcessGone(int(pb)))
 	}
 	for pid, uid := range map[uint32]int{pa: sa.UID} {
 		var st syscall.Stat_t
@@ -407,10 +381,10 @@ func TestKillSignalsEveryProcessOfTheUnit(t *testing.T) {
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for _, p := range procs {
-		for pidAlive(uint32(p)) && time.Now().Before(deadline) {
+		for !testenv.ProcessGone(p) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if pidAlive(uint32(p)) {
+		if !testenv.ProcessGone(p) {
 			t.Errorf("process %d survived", p)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -235,7 +236,7 @@ func TestOrdinaryRestartsNeverFailTheUnitsACrashLoopIsStopped(t *testing.T) {
 	if _, err := tryCall(sock, "GET", wire.PathSessionInfo, "", nil); err == nil {
 		t.Fatal("an agent that fails at start answered")
 	}
-	waitFor(t, 20*time.Second, "the crash loop to be stopped", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the crash loop to be stopped", func() bool {
 		return unitState(t, s, socket) == "failed" && unitState(t, s, agentService) == "failed"
 	})
 	if r := unitProp(t, s, socket, "Result"); r != "service-start-limit-hit" {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -24,7 +25,7 @@ func startAppScope(t *testing.T, s *usersessiontest.Session, scope string) []int
 		t.Fatalf("cannot start %s: %v\n%s", scope, err, out)
 	}
 	var procs []int
-	waitFor(t, 10*time.Second, scope+" runs", func() bool {
+	testenv.WaitFor(t, 10*time.Second, scope+" runs", func() bool {
 		if unitState(t, s, scope) != "active" {
 			return false
 		}
@@ -63,16 +64,16 @@ func TestAppControlKillsOnlyTheSnapsScopes(t *testing.T) {
 	}
 	for _, sc := range fooScopes {
 		for _, p := range procs[sc] {
-			waitFor(t, 5*time.Second, "process of "+sc+" is gone", func() bool { return processGone(p) })
+			testenv.WaitFor(t, 5*time.Second, "process of "+sc+" is gone", func() bool { return testenv.ProcessGone(p) })
 		}
-		waitFor(t, 5*time.Second, sc+" ends", func() bool { return unitState(t, s, sc) != "active" })
+		testenv.WaitFor(t, 5*time.Second, sc+" ends", func() bool { return unitState(t, s, sc) != "active" })
 	}
 	for _, sc := range otherScopes {
 		if st := unitState(t, s, sc); st != "active" {
 			t.Errorf("%s of another snap is %q", sc, st)
 		}
 		for _, p := range procs[sc] {
-			if processGone(p) {
+			if testenv.ProcessGone(p) {
 				t.Errorf("process %d of %s, another snap's, is gone", p, sc)
 			}
 		}

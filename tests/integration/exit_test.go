@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -34,7 +35,7 @@ func TestExitDuringAStartOfSlowUnits(t *testing.T) {
 		r, err := tryCall(sock, "POST", wire.PathServiceControl, "application/json", body)
 		started <- result{r, err, time.Now()}
 	}()
-	waitFor(t, 10*time.Second, "the start to be under way", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "the start to be under way", func() bool {
 		return unitState(t, s, units[0]) == "activating"
 	})
 	go func() {

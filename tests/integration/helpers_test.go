@@ -269,31 +269,6 @@ func unitErrors(t *testing.T, r reply) map[string]map[string]string {
 	return out
 }
 
-// waitFor polls cond until it holds, failing the test after within.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not so after %s", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// processGone reports whether pid no longer runs (absent, or a zombie awaiting its
-// parent).
-func processGone(pid int) bool {
-	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return true
-	}
-	// "pid (comm) S ...": the state follows the last ')'.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
-}
-
 // cgroupProcs lists the processes in a unit's cgroup, looked up in every cgroup
 // hierarchy the sessions use (the host may run a legacy, hybrid or unified layout).
 func cgroupProcs(t *testing.T, s *usersessiontest.Session, unit string) []int {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -18,7 +19,7 @@ func TestOpenQuestionKeepsTheAgentAndIDsDoNotOutliveIt(t *testing.T) {
 	sock := d.AgentSocket()
 	// dunst is started first: on a loaded machine its D-Bus activation can take
 	// longer than the agent's deadline for one call.
-	waitFor(t, 60*time.Second, "dunst to start", func() bool {
+	testenv.WaitFor(t, 60*time.Second, "dunst to start", func() bool {
 		r, err := tryCall(sock, "POST", wire.PathNotifications, "application/json", []byte(`{"title":"warm-up"}`))
 		return err == nil && r.status == 200
 	})

@@ -119,7 +119,7 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 	writeOwned(t, d.Session, d.choice, "Not now", 0o644)
 	wait := asyncSnap(t, "sessions", "notify", users, "--wait=60s", "--urgency=critical",
 		"--action=close:Close it", "--action=later:Not now", "Firefox must close", "An update is waiting.")
-	waitFor(t, 30*time.Second, "dunst to show the question", func() bool { return d.displayed(t) == 1 })
+	testenv.WaitFor(t, 30*time.Second, "dunst to show the question", func() bool { return d.displayed(t) == 1 })
 	runAs(t, d.Session, "dunstctl", "action", "0")
 	r := wait()
 	if r.code != 0 || !strings.Contains(tableRow(t, r.stdout, d.Session), "action: later") {
@@ -128,9 +128,9 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 
 	// A dismissal, in JSON. dunst may keep the answered question on screen.
 	runAs(t, d.Session, "dunstctl", "close-all")
-	waitFor(t, 30*time.Second, "dunst to clear the screen", func() bool { return d.displayed(t) == 0 })
+	testenv.WaitFor(t, 30*time.Second, "dunst to clear the screen", func() bool { return d.displayed(t) == 0 })
 	wait = asyncSnap(t, "sessions", "notify", users, "--json", "--wait", "--action=ok:OK", "Dismiss me")
-	waitFor(t, 30*time.Second, "dunst to show the second question", func() bool { return d.displayed(t) == 1 })
+	testenv.WaitFor(t, 30*time.Second, "dunst to show the second question", func() bool { return d.displayed(t) == 1 })
 	runAs(t, d.Session, "dunstctl", "close")
 	r = wait()
 	var st wire.NotificationStatus
@@ -150,7 +150,7 @@ func TestNotifyReportsEachUsersAnswerToRoot(t *testing.T) {
 	if err != nil || len(closed.Outcomes) != 1 || !closed.Outcomes[0].OK() || closed.Outcomes[0].Result.State != wire.NotificationStateClosed {
 		t.Fatalf("close %s: %+v, %v", id, closed, err)
 	}
-	waitFor(t, 30*time.Second, "dunst to take the question down", func() bool { return d.displayed(t) == 0 })
+	testenv.WaitFor(t, 30*time.Second, "dunst to take the question down", func() bool { return d.displayed(t) == 0 })
 	if out := runAs(t, d.Session, "dunstctl", "history"); !strings.Contains(out, "Dismiss me") {
 		t.Errorf("dunst's history lacks the dismissed notification:\n%s", out)
 	}
@@ -165,7 +165,7 @@ func TestPendingThenFinishRefreshLeavesOneNotification(t *testing.T) {
 	if r.code != 0 || !strings.Contains(tableRow(t, r.stdout, d.Session), "refresh:firefox") {
 		t.Fatalf("pending-refresh: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	waitFor(t, 30*time.Second, "dunst to show the pending refresh", func() bool { return d.displayed(t) == 1 })
+	testenv.WaitFor(t, 30*time.Second, "dunst to show the pending refresh", func() bool { return d.displayed(t) == 1 })
 	for range 2 {
 		if r := runSnap(t, "sessions", "finish-refresh", users, "firefox"); r.code != 0 {
 			t.Fatalf("finish-refresh: exit %d\n%s%s", r.code, r.stdout, r.stderr)

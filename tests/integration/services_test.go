@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -30,11 +32,8 @@ func markedUnit(mark string, reload bool) string {
 }
 
 const (
-	// failingUnit fails to start, every time.
-	failingUnit = "[Service]\nType=oneshot\nExecStart=/bin/false\n[Install]\nWantedBy=default.target\n"
-	// stubbornUnit ignores SIGTERM (the shell and every sleep it forks), and its manager
-	// is told not to SIGKILL it: only the agent's kill can end it.
-	stubbornUnit = "[Service]\nExecStart=/bin/sh -c \"trap '' TERM; while :; do sleep 1; done\"\nTimeoutStopSec=1\nSendSIGKILL=no\n"
+	failingUnit  = usersessiontest.FailingUnit
+	stubbornUnit = usersessiontest.StubbornUnit
 )
 
 // marks are the words a runtime file holds, in order.
@@ -94,42 +93,6 @@ func TestServicesStartInOrderRestartReloadStop(t *testing.T) {
 			t.Errorf("%s is %q after stop, want inactive", u, st)
 		}
 	}
-}
-
-func TestServicesDaemonReloadPicksUpChangedUnitFiles(t *testing.T) {
-	t.Parallel()
-	const (
-		changed = "snap.foo.changed.service"
-		added   = "snap.foo.added.service"
-	)
-	s := servicesSession(t, map[string]string{changed: markedUnit("old", false)})
-	sock := s.AgentSocket()
-	// Active, so that the manager keeps the unit loaded instead of reading it afresh.
-	wantSync(t, "start", control(t, sock, wire.ServiceInstruction{Action: "start", Services: []string{changed}}), nil)
-
-	s.WriteUserUnit(changed, markedUnit("new", false))
-	s.WriteUserUnit(added, markedUnit("added", false))
-	if v := unitProp(t, s, changed, "NeedDaemonReload"); v != "yes" {
-		t.Fatalf("NeedDaemonReload is %q after changing the unit file; the test cannot tell a reload happened", v)
-	}
-
-	wantSync(t, "daemon-reload", control(t, sock, wire.ServiceInstruction{Action: "daemon-reload"}), nil)
-	if d := unitProp(t, s, changed, "Description"); d != "test service new" {
-		t.Errorf("description after daemon-reload: %q, want the new file's", d)
-	}
-	if v := unitProp(t, s, changed, "NeedDaemonReload"); v != "no" {
-		t.Errorf("NeedDaemonReload after daemon-reload: %q", v)
-	}
-	if st := unitState(t, s, changed); st != "active" {
-		t.Errorf("daemon-reload changed the state of %s to %q", changed, st)
-	}
-	wantSync(t, "start the new unit", control(t, sock, wire.ServiceInstruction{Action: "start", Services: []string{added}}), nil)
-	if st := unitState(t, s, added); st != "active" {
-		t.Errorf("the new unit is %q after start", st)
-	}
-
-	r := control(t, sock, wire.ServiceInstruction{Action: "daemon-reload", Services: []string{added}})
-	wantError(t, "daemon-reload with services", r, http.StatusBadRequest, wire.ErrorKindBadRequest)
 }
 
 func TestServicesEnableOnStartDisableOnStop(t *testing.T) {
@@ -224,28 +187,15 @@ func TestServicesUnitIgnoringSIGTERMIsKilled(t *testing.T) {
 	wantSync(t, "start", control(t, sock, wire.ServiceInstruction{Action: "start", Services: []string{stubborn, polite}}), nil)
 	pid := mainPID(t, s, stubborn)
 	cg := unitProp(t, s, stubborn, "ControlGroup")
-	var procs []int
-	// The shell forks its first sleep right away; wait for it so that the test sees
-	// more than the main process.
-	waitFor(t, 5*time.Second, "the stubborn unit runs its loop", func() bool {
-		procs = cgroupProcs(t, s, stubborn)
-		return len(procs) >= 2
-	})
-	if pid == 0 || !slices.Contains(procs, pid) {
-		t.Fatalf("main pid %d is not among the unit's processes %v", pid, procs)
-	}
+	testenv.WaitIgnoresTERM(t, pid)
 
 	var res wire.ServiceControlResult
 	wantSync(t, "stop", control(t, sock, wire.ServiceInstruction{Action: "stop", Services: []string{stubborn, polite}}), &res)
 	if !slices.Equal(res.Killed, []string{stubborn}) {
 		t.Errorf("killed %v, want [%s]", res.Killed, stubborn)
 	}
-	for _, p := range procs {
-		// The manager reaps them once the stop job ends; allow it a moment.
-		waitFor(t, 5*time.Second, fmt.Sprintf("process %d of %s is gone", p, stubborn), func() bool { return processGone(p) })
-	}
-	// A sleep forked just before the kill is not in procs; it dies with the rest.
-	waitFor(t, 5*time.Second, "no process left in "+stubborn, func() bool { return len(procsIn(cg)) == 0 })
+	// The manager reaps it once the stop job ends; allow it a moment.
+	testenv.WaitFor(t, 5*time.Second, "no process left in "+stubborn, func() bool { return testenv.ProcessGone(pid) && len(procsIn(cg)) == 0 })
 	for _, u := range []string{stubborn, polite} {
 		if st := unitState(t, s, u); st == "active" || st == "deactivating" {
 			t.Errorf("%s is %q after stop", u, st)

@@ -34,7 +34,7 @@ func TestNotifyOnABusKnownOnlyFromDbusSessionFile(t *testing.T) {
 	runAs(t, s, "systemd-run", "--user", "--collect", "--quiet", "--unit=upstart-dbus", "--",
 		"dbus-daemon", "--session", "--nofork", "--address="+addr)
 	writeOwned(t, s, filepath.Join(s.RuntimeDir, "dbus-session"), "DBUS_SESSION_BUS_ADDRESS="+addr+"\n", 0o644)
-	waitFor(t, 20*time.Second, "the Upstart-style bus to listen", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the Upstart-style bus to listen", func() bool {
 		_, err := s.Run("env", "DBUS_SESSION_BUS_ADDRESS="+addr, "dbus-send", "--session", "--print-reply",
 			"--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.GetId")
 		return err == nil

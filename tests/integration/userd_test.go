@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
 )
 
@@ -140,7 +141,7 @@ func TestUserdActivatedThroughSystemdAndAgainAfterIdleExit(t *testing.T) {
 
 	s.openURL(t, "", "https://example.com/first")
 	s.checkOpened(t, 1, "https://example.com/first")
-	waitFor(t, 30*time.Second, userdService+" to exit when idle", func() bool {
+	testenv.WaitFor(t, 30*time.Second, userdService+" to exit when idle", func() bool {
 		return s.unitProperty(t, "ActiveState") == "inactive"
 	})
 	if result := s.unitProperty(t, "Result"); result != "success" {
@@ -196,7 +197,7 @@ func TestUserdActivatedThroughExecOnABusNotRunBySystemd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pid int
-	waitFor(t, 20*time.Second, "the other bus", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the other bus", func() bool {
 		data, _ := os.ReadFile(pidFile)
 		_, err := fmt.Sscan(string(data), &pid)
 		_, serr := os.Stat(socket)
@@ -261,7 +262,7 @@ func TestUserdAutostartsAGoodEntryAndReportsABrokenOne(t *testing.T) {
 	if err == nil || !strings.Contains(out, "broken.desktop") || !strings.Contains(out, "not an app of snap") || strings.Contains(out, "app.desktop:") {
 		t.Errorf("snap userd --autostart: %v\n%s\nwant it to fail on broken.desktop only", err, out)
 	}
-	waitFor(t, 20*time.Second, "the good entry to start", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the good entry to start", func() bool {
 		data, _ := os.ReadFile(started)
 		return strings.TrimSpace(string(data)) == "--hello"
 	})
