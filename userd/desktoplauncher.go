@@ -30,6 +30,10 @@ func (*PrivilegedDesktopLauncher) ObjectPath() dbus.ObjectPath {
 	return "/io/snapcraft/PrivilegedDesktopLauncher"
 }
 
+func (l *PrivilegedDesktopLauncher) methods() map[string]any {
+	return map[string]any{"OpenDesktopEntry": l.OpenDesktopEntry}
+}
+
 // IntrospectionData describes the interface for org.freedesktop.DBus.Introspectable.
 func (*PrivilegedDesktopLauncher) IntrospectionData() string {
 	return `<interface name="io.snapcraft.PrivilegedDesktopLauncher">

@@ -25,6 +25,10 @@ func (*Launcher) Interface() string { return "io.snapcraft.Launcher" }
 // ObjectPath is where the object is exported.
 func (*Launcher) ObjectPath() dbus.ObjectPath { return "/io/snapcraft/Launcher" }
 
+func (l *Launcher) methods() map[string]any {
+	return map[string]any{"OpenURL": l.OpenURL, "OpenFile": l.OpenFile}
+}
+
 // IntrospectionData describes the interface for org.freedesktop.DBus.Introspectable.
 func (*Launcher) IntrospectionData() string {
 	return `<interface name="io.snapcraft.Launcher">

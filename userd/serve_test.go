@@ -66,3 +66,15 @@ func TestServeAnswersCallsInProgressWhenAskedToExit(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+func TestObjectsAreIntrospectable(t *testing.T) {
+	e := newEnv(t)
+	var xml string
+	if err := e.conn.Object("io.snapcraft.Settings", "/io/snapcraft/Settings").
+		Call("org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&xml); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(xml, `<method name="SetSub">`) || !strings.Contains(xml, "org.freedesktop.DBus.Introspectable") {
+		t.Errorf("introspection data of Settings: %s", xml)
+	}
+}

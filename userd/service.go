@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/godbus/dbus/v5/introspect"
 
 	"github.com/snapcore-ng/usersession-agent/internal/idle"
 )
@@ -87,6 +86,11 @@ type object interface {
 	Interface() string
 	ObjectPath() dbus.ObjectPath
 	IntrospectionData() string
+	// methods maps D-Bus method names to the object's methods. A table, not
+	// conn.Export: finding methods by name through reflection would keep every
+	// exported method of the whole binary, the agent's included, alive (and
+	// resident).
+	methods() map[string]any
 }
 
 // Objects are the service's objects, in the order snapd exports them.
@@ -103,6 +107,15 @@ func BusNames() []string {
 	return names
 }
 
+// introspectableXML describes org.freedesktop.DBus.Introspectable itself (the D-Bus
+// specification's interface), written here rather than taken from godbus's introspect
+// package, which would bring encoding/xml into the binary for one constant.
+const introspectableXML = `<interface name="org.freedesktop.DBus.Introspectable">
+	<method name="Introspect">
+		<arg name="out" direction="out" type="s"/>
+	</method>
+</interface>`
+
 // Export exports every object on conn with its introspection data (and
 // org.freedesktop.DBus.Peer, which godbus answers itself); the service then works on
 // conn. Call it before the names are requested, so that the first call after
@@ -110,11 +123,12 @@ func BusNames() []string {
 func (s *Service) Export(conn *dbus.Conn) error {
 	s.conn = conn
 	for _, o := range s.Objects() {
-		if err := s.conn.Export(o, o.ObjectPath(), o.Interface()); err != nil {
+		if err := s.conn.ExportMethodTable(o.methods(), o.ObjectPath(), o.Interface()); err != nil {
 			return fmt.Errorf("cannot export %s: %w", o.Interface(), err)
 		}
-		node := `<node>` + introspect.IntrospectDataString + o.IntrospectionData() + `</node>`
-		if err := s.conn.Export(introspect.Introspectable(node), o.ObjectPath(),
+		node := `<node>` + introspectableXML + o.IntrospectionData() + `</node>`
+		introspect := func() (string, *dbus.Error) { return node, nil }
+		if err := s.conn.ExportMethodTable(map[string]any{"Introspect": introspect}, o.ObjectPath(),
 			"org.freedesktop.DBus.Introspectable"); err != nil {
 			return fmt.Errorf("cannot export the introspection of %s: %w", o.Interface(), err)
 		}

@@ -23,6 +23,14 @@ func (*Settings) Interface() string { return "io.snapcraft.Settings" }
 // ObjectPath is where the object is exported.
 func (*Settings) ObjectPath() dbus.ObjectPath { return "/io/snapcraft/Settings" }
 
+func (o *Settings) methods() map[string]any {
+	return map[string]any{
+		"Check": o.Check, "CheckSub": o.CheckSub,
+		"Get": o.Get, "GetSub": o.GetSub,
+		"Set": o.Set, "SetSub": o.SetSub,
+	}
+}
+
 // IntrospectionData describes the interface for org.freedesktop.DBus.Introspectable.
 func (*Settings) IntrospectionData() string {
 	return `<interface name="io.snapcraft.Settings">
