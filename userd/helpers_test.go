@@ -79,7 +79,7 @@ func (e *env) hasOwner(name string) bool {
 
 func (e *env) waitForNames() {
 	e.t.Helper()
-	waitFor(e.t, "the service's names", func() bool { return e.hasOwner("io.snapcraft.Settings") })
+	testenv.WaitFor(e.t, 10*time.Second, "the service's names", func() bool { return e.hasOwner("io.snapcraft.Settings") })
 }
 
 // standIn writes a stand-in for tool: it records its arguments, then runs body (sh).
@@ -157,20 +157,9 @@ func snapCgroup(t *testing.T, snap string) string {
 	}
 	t.Cleanup(func() {
 		// The client has exited; its cgroup may take a moment to be empty.
-		waitFor(t, "the snap cgroup to empty", func() bool { return os.Remove(dir) == nil })
+		testenv.WaitFor(t, 10*time.Second, "the snap cgroup to empty", func() bool { return os.Remove(dir) == nil })
 	})
 	return dir
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func writeFile(t *testing.T, path, content string) {

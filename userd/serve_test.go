@@ -1,6 +1,7 @@
 package userd_test
 
 import (
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +21,7 @@ func TestServeExitsWhenIdleButNotWithACallInProgress(t *testing.T) {
 	call := e.conn.Object("io.snapcraft.Launcher", "/io/snapcraft/Launcher").
 		Go("io.snapcraft.Launcher.OpenURL", 0, nil, "https://example.com")
 
-	waitFor(t, "xdg-open", func() bool { return len(e.calls("xdg-open")) == 1 })
+	testenv.WaitFor(t, 10*time.Second, "xdg-open", func() bool { return len(e.calls("xdg-open")) == 1 })
 	time.Sleep(2 * idleTimeout)
 	select {
 	case err := <-served:
@@ -57,7 +58,7 @@ func TestServeAnswersCallsInProgressWhenAskedToExit(t *testing.T) {
 	writeFile(t, file, "x")
 	answered := make(chan string, 1)
 	go func() { answered <- e.call("viewer", "OpenFile", "read", file) }()
-	waitFor(t, "the dialog", func() bool { return len(e.calls("zenity")) == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the dialog", func() bool { return len(e.calls("zenity")) == 1 })
 	stop()
 	if out := <-answered; !strings.HasPrefix(out, accessDenied) {
 		t.Errorf("OpenFile during exit = %s, want it refused", out)

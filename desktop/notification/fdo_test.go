@@ -2,6 +2,7 @@ package notification_test
 
 import (
 	"context"
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestDunstReportsDismissalAndCloseByCall(t *testing.T) {
 	if err != nil || st.State != notification.StateClosed {
 		t.Fatalf("close: %+v, %v", st, err)
 	}
-	waitFor(t, "dunst to take it down", func() bool { return d.displayed(t) == 0 })
+	testenv.WaitFor(t, 20*time.Second, "dunst to take it down", func() bool { return d.displayed(t) == 0 })
 	// The server's own NotificationClosed (reason 3) does not change a final state.
 	if st := waitFinal(t, m, "closed"); st.State != notification.StateClosed {
 		t.Fatalf("after close: %+v", st)

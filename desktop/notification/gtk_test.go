@@ -2,6 +2,7 @@ package notification_test
 
 import (
 	"context"
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"testing"
 	"time"
 
@@ -127,7 +128,7 @@ func TestBackendFollowsTheBus(t *testing.T) {
 		t.Fatalf("without GNOME: %+v", st)
 	}
 	server := startGTKServer(t, bus)
-	waitFor(t, "the next post to go to the GTK server", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the next post to go to the GTK server", func() bool {
 		return post(t, m, "2", &notification.Message{Title: "two"}).Server == notification.ServerGTK
 	})
 	server.next(t)
@@ -135,7 +136,7 @@ func TestBackendFollowsTheBus(t *testing.T) {
 	if st := waitFinal(t, m, "2"); st.State != notification.StateServerGone {
 		t.Fatalf("after the GTK server left: %+v", st)
 	}
-	waitFor(t, "the next post to go to dunst", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the next post to go to dunst", func() bool {
 		return post(t, m, "3", &notification.Message{Title: "three"}).Server == notification.ServerFreedesktop
 	})
 }

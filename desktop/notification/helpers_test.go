@@ -86,7 +86,7 @@ func startDunst(t *testing.T, bus *dbustest.Bus) *dunst {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.stop)
-	waitFor(t, "dunst to own its name", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "dunst to own its name", func() bool {
 		out, err := d.ctl("is-paused")
 		return err == nil && strings.TrimSpace(out) == "false"
 	})
@@ -167,16 +167,5 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), mode); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
