@@ -10,9 +10,11 @@ import (
 )
 
 // An exit asked in the middle of a start of slow units, in a real session: the start
-// is done and answered in full, the exit is answered after it, a call made meanwhile
-// is answered by the old agent, and a call made right after the exit's answer reaches
-// the next agent. How long each call waits is logged, not asserted.
+// is done and answered in full, the exit is answered too, a call made meanwhile is
+// answered by the old agent, and a call made right after the exit's answer reaches the
+// next agent. How long each call waits is logged, not asserted. (That the exit's answer
+// waits for the work is held by sessionagent's TestExitRequestWaitsForServiceWorkInProgress:
+// seen from two connections here, the two answers can arrive in either order.)
 func TestExitDuringAStartOfSlowUnits(t *testing.T) {
 	t.Parallel()
 	units := []string{"snap.slow.one.service", "snap.slow.two.service"}
@@ -25,22 +27,21 @@ func TestExitDuringAStartOfSlowUnits(t *testing.T) {
 	first := sessionInfo(t, sock)
 
 	type result struct {
-		r    reply
-		err  error
-		when time.Time
+		r   reply
+		err error
 	}
 	started, exited := make(chan result, 1), make(chan result, 1)
 	body, _ := json.Marshal(wire.ServiceInstruction{Action: wire.ActionStart, Services: units})
 	go func() {
 		r, err := tryCall(sock, "POST", wire.PathServiceControl, "application/json", body)
-		started <- result{r, err, time.Now()}
+		started <- result{r, err}
 	}()
 	testenv.WaitFor(t, 10*time.Second, "the start to be under way", func() bool {
 		return unitState(t, s, units[0]) == "activating"
 	})
 	go func() {
 		r, err := tryCall(sock, "POST", wire.PathAgentExit, "application/json", nil)
-		exited <- result{r, err, time.Now()}
+		exited <- result{r, err}
 	}()
 	t0 := time.Now()
 	during := sessionInfo(t, sock)
@@ -61,9 +62,6 @@ func TestExitDuringAStartOfSlowUnits(t *testing.T) {
 	ex := <-exited
 	if ex.err != nil || ex.r.status != 200 {
 		t.Fatalf("agent-exit: %v %d %s", ex.err, ex.r.status, ex.r.raw)
-	}
-	if ex.when.Before(st.when) {
-		t.Errorf("the exit was answered before the start in progress")
 	}
 	t0 = time.Now()
 	next := sessionInfo(t, sock)
