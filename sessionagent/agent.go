@@ -36,19 +36,26 @@ type Agent struct {
 	// exit receives the reason of an exit request; one is enough.
 	exit    chan string
 	running atomic.Bool
+	// exiting ends when the agent stops accepting connections to exit; long polls
+	// answer then (see longPoll).
+	exiting     context.Context
+	stopWaiting context.CancelFunc
 }
 
 // New returns an agent with the endpoints of the package; Handle may add more before
 // Run.
 func New(cfg Config) *Agent {
 	cfg = cfg.withDefaults()
+	exiting, stopWaiting := context.WithCancel(context.Background())
 	return &Agent{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		uid:    uint32(os.Getuid()),
-		routes: newRoutes(),
-		idle:   idle.NewTracker(cfg.IdleTimeout),
-		bus:    sessionBus{ready: make(chan struct{})},
+		exiting:     exiting,
+		stopWaiting: stopWaiting,
+		cfg:         cfg,
+		log:         cfg.Logger,
+		uid:         uint32(os.Getuid()),
+		routes:      newRoutes(),
+		idle:        idle.NewTracker(cfg.IdleTimeout),
+		bus:         sessionBus{ready: make(chan struct{})},
 		refreshLookup: snaprefresh.Lookup{
 			DesktopDir: cfg.DesktopDir,
 			Locale:     desktopentry.Locale(os.Getenv),
@@ -145,8 +152,11 @@ func (a *Agent) Run(ctx context.Context) error {
 // the agent keeps accepting and answering every other call (new service work is
 // refused), so that no call queues unanswered in the socket behind the work. It then
 // stops accepting connections, waits for the requests in progress, and for the
-// connections accepted but not read yet, to be answered, and closes the server. Past
-// Config.ShutdownTimeout it cancels the requests left and closes their connections.
+// connections accepted but not read yet, to be answered, and closes the server. Long
+// polls answer with their current state as soon as it stops accepting (see longPoll):
+// a wait that does no work must not hold the exit, and the next agent, for up to the
+// timeout. Past Config.ShutdownTimeout it cancels the requests left and closes their
+// connections.
 //
 // It does not use (*http.Server).Shutdown: that waits for a connection accepted but not
 // read yet, then drops the request it reads, which would lose the call that
@@ -162,6 +172,9 @@ func (a *Agent) shutdown(srv *http.Server, conns *connLimiter, cancelRequests co
 	timer := time.NewTimer(a.cfg.ShutdownTimeout)
 	defer timer.Stop()
 	drained := conns.drain()
+	// Only now: a poll ended while the agent still accepts would be asked again
+	// at once, and answered at once, in a loop until the work is done.
+	a.stopWaiting()
 	// Idle connections close now, the others after their answer.
 	srv.SetKeepAlivesEnabled(false)
 	select {
@@ -172,6 +185,20 @@ func (a *Agent) shutdown(srv *http.Server, conns *connLimiter, cancelRequests co
 		cancelRequests()
 	}
 	srv.Close()
+}
+
+// longPoll is the context of a request that only waits for something to happen (up to
+// wait): it ends at wait, with the request, or as soon as the exiting agent stops
+// accepting connections, so that the caller gets the current state at once and the
+// drain is not held by a wait that does no work. The caller's next call queues in the
+// socket and reaches the next agent (notification ids do not survive an exit).
+func (a *Agent) longPoll(ctx context.Context, wait time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	stop := context.AfterFunc(a.exiting, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // requestExit makes Run return; the first reason wins.

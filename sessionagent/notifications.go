@@ -107,7 +107,8 @@ func (a *Agent) post(r *http.Request, id string, msg *notification.Message) Resp
 }
 
 // getNotification answers a notification's status, waiting up to ?wait= (a Go
-// duration, at most wire.MaxNotificationWait) for it to become final.
+// duration, at most wire.MaxNotificationWait) for it to become final; an exit of the
+// agent ends the wait with the current status (see longPoll).
 func getNotification(a *Agent, r *http.Request) Response {
 	q := r.URL.Query()
 	id := q.Get("id")
@@ -126,7 +127,7 @@ func getNotification(a *Agent, r *http.Request) Response {
 	if err != nil {
 		return notificationResponse(err)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	ctx, cancel := a.longPoll(r.Context(), wait)
 	defer cancel()
 	st, err := n.Wait(ctx, id)
 	if err != nil {
