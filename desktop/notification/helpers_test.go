@@ -1,7 +1,6 @@
 package notification_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -134,33 +133,8 @@ func (d *dunst) choose(t *testing.T, label string) {
 // startXvfb runs an X server on a free display and returns the display's name.
 func startXvfb(t *testing.T) string {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
-	r.SetReadDeadline(time.Now().Add(20 * time.Second))
-	var buf bytes.Buffer
-	b := make([]byte, 16)
-	for !bytes.Contains(buf.Bytes(), []byte("\n")) {
-		n, err := r.Read(b)
-		if err != nil {
-			t.Fatalf("Xvfb did not say its display: %v", err)
-		}
-		buf.Write(b[:n])
-	}
-	return ":" + strings.TrimSpace(buf.String())
+	return ":" + testenv.StartAnnouncing(t, cmd, "Xvfb")
 }
 
 func writeFile(t *testing.T, path, content string, mode os.FileMode) {

@@ -4,7 +4,6 @@
 package dbustest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,28 +63,8 @@ func Start(t testing.TB) *Bus {
 `, b.Socket, b.ServiceDir)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// dbus-daemon prints its address once it accepts connections; the socket file
-	// alone appears before that.
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	cmd := exec.Command(daemon, "--nofork", "--nopidfile", "--print-address=3", "--config-file="+config)
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
-	r.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
-		t.Fatalf("dbus-daemon did not say it is ready: %v", err)
-	}
+	testenv.StartAnnouncing(t, cmd, "dbus-daemon")
 	return b
 }
 
