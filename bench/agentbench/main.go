@@ -175,15 +175,9 @@ func (b *bench) run(label string) (*Result, error) {
 		}
 		colds = append(colds, time.Since(start))
 		if i == 0 {
-			var env struct {
-				Result struct {
-					Version string `json:"version"`
-				} `json:"result"`
+			if res.Version, err = agentVersion(body); err != nil {
+				return nil, err
 			}
-			if err := json.Unmarshal(body, &env); err != nil {
-				return nil, fmt.Errorf("cannot decode %q: %w", body, err)
-			}
-			res.Version = env.Result.Version
 		}
 	}
 	res.ColdStartMs = ms(median(colds))
@@ -367,3 +361,16 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// agentVersion is the version an agent gives in its session-info answer body.
+func agentVersion(body []byte) (string, error) {
+	var env struct {
+		Result struct {
+			Version string `json:"version"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return "", fmt.Errorf("cannot decode the session-info answer %q: %w", body, err)
+	}
+	return env.Result.Version, nil
+}

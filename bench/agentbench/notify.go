@@ -42,15 +42,9 @@ func runNotify(benches []*bench, labels []string, posts int) ([]*NotifyResult, e
 		if err != nil {
 			return nil, err
 		}
-		var env struct {
-			Result struct {
-				Version string `json:"version"`
-			} `json:"result"`
+		if res.Version, err = agentVersion(body); err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal(body, &env); err != nil {
-			return nil, fmt.Errorf("cannot decode %q: %w", body, err)
-		}
-		res.Version = env.Result.Version
 		results = append(results, res)
 	}
 	if posts > 0 {

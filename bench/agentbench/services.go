@@ -77,15 +77,9 @@ func (b *bench) runServices(label string, rounds int) (*ServicesResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var env struct {
-		Result struct {
-			Version string `json:"version"`
-		} `json:"result"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
+	if res.Version, err = agentVersion(body); err != nil {
 		return nil, err
 	}
-	res.Version = env.Result.Version
 	units := benchUnitNames()
 
 	var starts, stops, statuses, reloads []time.Duration
