@@ -12,17 +12,9 @@ top=$(cd "$here/.." && pwd)
 session="$here/lib/user-session"
 user=${SCREENSHOT_USER:-snapdemo}
 out=${SCREENSHOT_OUT:-$top/docs/notifications.png}
-snap=${SNAP_BINARY:?SNAP_BINARY must name this build\'s snap binary}
-[ "$(id -u)" = 0 ] || { echo "screenshot: run as root (it creates a user and a user session)" >&2; exit 1; }
-for bin in Xvfb dunst dunstctl xwd xwdtopnm pnmcut pnmtopng; do
-    command -v "$bin" >/dev/null || { echo "screenshot: $bin is missing (tests/lib/install-deps)" >&2; exit 1; }
-done
-
-bindir=$(mktemp -d)
-chmod 0755 "$bindir"
-install -m 0755 "$snap" "$bindir/snap"
-snap=$bindir/snap
-export SNAP_BINARY=$snap
+# shellcheck source=lib/screenshot-prelude
+. "$here/lib/screenshot-prelude"
+screenshot_prelude Xvfb dunst dunstctl xwd xwdtopnm pnmcut pnmtopng
 question_pid=
 cleanup() {
     [ -z "$question_pid" ] || kill "$question_pid" 2>/dev/null || true

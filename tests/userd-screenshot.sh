@@ -5,24 +5,16 @@
 # io.snapcraft.Settings.Set on the session bus; D-Bus activation starts
 # snapd.userd.service, which asks the user; a screenshot of the dialog is saved as
 # docs/userd-dialog.png, then the dialog is closed, which refuses the change.
-# Run through `make screenshot-userd` (SNAP_BINARY is this build's snap).
+# Run through `make screenshot` (SNAP_BINARY is this build's snap).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 session="$here/lib/user-session"
 user=${SCREENSHOT_USER:-snapdemo}
 out=${SCREENSHOT_OUT:-$top/docs/userd-dialog.png}
-snap=${SNAP_BINARY:?SNAP_BINARY must name this build\'s snap binary}
-[ "$(id -u)" = 0 ] || { echo "screenshot: run as root (it creates a user and a user session)" >&2; exit 1; }
-for bin in Xvfb zenity xwd xwdtopnm pnmcrop pnmtopng dbus-send; do
-    command -v "$bin" >/dev/null || { echo "screenshot: $bin is missing (tests/lib/install-deps)" >&2; exit 1; }
-done
-
-bindir=$(mktemp -d)
-chmod 0755 "$bindir"
-install -m 0755 "$snap" "$bindir/snap"
-snap=$bindir/snap
-export SNAP_BINARY=$snap
+# shellcheck source=lib/screenshot-prelude
+. "$here/lib/screenshot-prelude"
+screenshot_prelude Xvfb zenity xwd xwdtopnm pnmcrop pnmtopng dbus-send
 desktop=/var/lib/snapd/desktop/applications/firefox_firefox.desktop
 cleanup() {
     "$session" stop "$user" >/dev/null 2>&1 || true
