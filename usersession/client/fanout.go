@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -93,8 +94,6 @@ func fanOutWith[T any](ctx context.Context, c *Client, t Targets, op string, sca
 
 	start := time.Now()
 	var (
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, c.opts.Concurrency)
 		mu       sync.Mutex
 		done     = first
 		total    = len(res.Outcomes)
@@ -108,35 +107,45 @@ func fanOutWith[T any](ctx context.Context, c *Client, t Targets, op string, sca
 			c.opts.Progress(done, total)
 		}
 	)
-	for i := first; i < total; i++ {
-		wg.Add(1)
-		go func(o *Outcome[T], noSocket error) {
-			defer wg.Done()
-			defer progress()
-			// Wait for a slot, or for the caller to give up; each goroutine writes
-			// only its own outcome.
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-				o.Err = &SessionError{UID: o.UID, Op: op, Err: queuedErr(ctx, start)}
-				return
+	call := func(o *Outcome[T], noSocket error) {
+		defer progress()
+		if ctx.Err() != nil {
+			o.Err = &SessionError{UID: o.UID, Op: op, Err: queuedErr(ctx, start)}
+			return
+		}
+		repaired, err := c.reach(ctx, Session{UID: o.UID, Socket: o.Socket}, noSocket, func(ctx context.Context, s Session) error {
+			result, err := do(ctx, s)
+			o.Result, o.Socket = result, s.Socket
+			return err
+		})
+		o.Repaired = repaired
+		if err != nil {
+			var zero T
+			o.Result = zero
+			o.Err = &SessionError{UID: o.UID, Op: op, Err: err}
+			if o.Socket == "" {
+				o.Socket = socketOf(noSocket)
 			}
-			repaired, err := c.reach(ctx, Session{UID: o.UID, Socket: o.Socket}, noSocket, func(ctx context.Context, s Session) error {
-				result, err := do(ctx, s)
-				o.Result, o.Socket = result, s.Socket
-				return err
-			})
-			o.Repaired = repaired
-			if err != nil {
-				var zero T
-				o.Result = zero
-				o.Err = &SessionError{UID: o.UID, Op: op, Err: err}
-				if o.Socket == "" {
-					o.Socket = socketOf(noSocket)
+		}
+	}
+	// Concurrency workers take the outcomes in turn, so that goroutines (and the
+	// memory of their stacks) stay bounded by the concurrency however many sessions
+	// there are; each worker writes only the outcomes it took.
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	next.Store(int64(first))
+	for range min(c.opts.Concurrency, total-first) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= total {
+					return
 				}
+				call(&res.Outcomes[i], noSocket[i-first])
 			}
-		}(&res.Outcomes[i], noSocket[i-first])
+		})
 	}
 	wg.Wait()
 	sortOutcomes(res.Outcomes)
