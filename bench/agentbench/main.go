@@ -36,6 +36,7 @@ type Result struct {
 	Warm8RPS       float64 `json:"warm-8-rps"`
 	CPUPerReqUs    float64 `json:"cpu-per-request-us"`
 	IdleRSSMiB     float64 `json:"idle-rss-mib"`
+	IdleAnonMiB    float64 `json:"idle-anon-mib"`
 	Threads1000    int     `json:"threads-1000-idle"`
 	ColdStartRuns  int     `json:"cold-start-runs"`
 	WarmRequests   int     `json:"warm-requests"`
@@ -66,21 +67,24 @@ func main() {
 	andLabel := flag.String("and-label", "", "name of the second agent in the results")
 	notifyTable := flag.Bool("notify-table", false, "print markdown tables of three notification result files: snapd and this agent, this agent without a bus, the build before notifications")
 	servicesTable := flag.Bool("services-table", false, "print a markdown table of two service result files (baseline first)")
-	table := flag.Bool("table", false, "print a markdown table of the two result files given as arguments (baseline first)")
+	table := flag.Bool("table", false, "print a markdown table of the result files given as arguments: [floor] baseline candidate")
 	flag.Parse()
 	if *table {
-		if flag.NArg() != 2 {
-			fail(fmt.Errorf("-table needs two result files"))
+		if flag.NArg() != 2 && flag.NArg() != 3 {
+			fail(fmt.Errorf("-table needs two or three result files"))
 		}
-		base, err := readResult(flag.Arg(0))
-		if err != nil {
-			fail(err)
+		var rs []*Result
+		for _, p := range flag.Args() {
+			r, err := readResult(p)
+			if err != nil {
+				fail(err)
+			}
+			rs = append(rs, r)
 		}
-		cand, err := readResult(flag.Arg(1))
-		if err != nil {
-			fail(err)
+		if len(rs) == 2 {
+			rs = append([]*Result{nil}, rs...)
 		}
-		printTable(os.Stdout, base, cand)
+		printTable(os.Stdout, rs[0], rs[1], rs[2])
 		return
 	}
 	if *servicesTable {
@@ -212,9 +216,11 @@ func (b *bench) run(label string) (*Result, error) {
 	res.CPUPerReqUs = float64(cpu1-cpu0) * 1e6 / float64(clockTicks) / float64(n1+n8)
 
 	// Idle memory: a fresh agent that served a few requests, then sat idle.
-	if res.IdleRSSMiB, err = b.idleRSS(); err != nil {
+	mem, err := b.idleMemory()
+	if err != nil {
 		return nil, err
 	}
+	res.IdleRSSMiB, res.IdleAnonMiB = mem.rss, mem.anon
 	if pid, err = b.agentPID(); err != nil {
 		return nil, err
 	}

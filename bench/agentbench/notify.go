@@ -67,11 +67,11 @@ func runNotify(benches []*bench, labels []string, posts int) ([]*NotifyResult, e
 		}
 	}
 	for i, b := range benches {
-		rss, err := b.idleRSS()
+		mem, err := b.idleMemory()
 		if err != nil {
 			return nil, err
 		}
-		results[i].IdleRSSMiB = rss
+		results[i].IdleRSSMiB = mem.rss
 	}
 	return results, nil
 }
@@ -93,28 +93,45 @@ func postPendingRefresh(sock string) error {
 	return nil
 }
 
-// idleRSS is the VmRSS, in MiB, of a fresh agent that served a few requests, then sat
-// idle for two seconds (its bus connection, which it sets up off the first request's
-// path, is then up).
-func (b *bench) idleRSS() (float64, error) {
+// idleMem is an idle agent's memory, in MiB.
+type idleMem struct {
+	// rss is VmRSS: everything mapped, the pages of the binary included, which
+	// every agent running the same binary shares through the page cache.
+	rss float64
+	// anon is RssAnon: the memory that is the agent's alone (heap, stacks, the
+	// runtime's own), what each more agent costs.
+	anon float64
+}
+
+// idleMemory measures a fresh agent that served a few requests, then sat idle for
+// two seconds (its bus connection, which it sets up off the first request's path, is
+// then up).
+func (b *bench) idleMemory() (idleMem, error) {
 	if err := b.stopAgent(); err != nil {
-		return 0, err
+		return idleMem{}, err
 	}
 	for i := 0; i < 10; i++ {
 		if _, err := get(b.sock, "/v1/session-info"); err != nil {
-			return 0, err
+			return idleMem{}, err
 		}
 	}
 	time.Sleep(2 * time.Second)
 	pid, err := b.agentPID()
 	if err != nil {
-		return 0, err
+		return idleMem{}, err
 	}
-	rss, err := procfs.StatusField(pid, "VmRSS")
-	if err != nil {
-		return 0, err
+	var mem idleMem
+	for _, f := range []struct {
+		name string
+		to   *float64
+	}{{"VmRSS", &mem.rss}, {"RssAnon", &mem.anon}} {
+		kib, err := procfs.StatusField(pid, f.name)
+		if err != nil {
+			return idleMem{}, err
+		}
+		*f.to = float64(kib) / 1024
 	}
-	return float64(rss) / 1024, nil
+	return mem, nil
 }
 
 // readNotifyResults reads the results runNotify printed into path.
