@@ -15,6 +15,7 @@ import (
 	"github.com/snapcore-ng/usersession-agent/desktop/desktopentry"
 	"github.com/snapcore-ng/usersession-agent/desktop/snaprefresh"
 	"github.com/snapcore-ng/usersession-agent/internal/idle"
+	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
 // writeGrace is how long after Config.RequestTimeout an answer may take to be written.
@@ -71,8 +72,9 @@ func Run(ctx context.Context, cfg Config) error {
 	return New(cfg).Run(ctx)
 }
 
-// Run serves until the agent has been idle for Config.IdleTimeout, a client asks it to
-// exit, or ctx ends, then drains the requests in progress (for at most
+// Run serves until the agent has been idle for Config.IdleTimeout (or is idle after a
+// request that said it may exit then, see ServeHTTP), a client asks it to exit, or ctx
+// ends, then drains the requests in progress (for at most
 // Config.ShutdownTimeout) and returns nil. It returns an error when the agent cannot
 // start or its listener fails. An agent runs once.
 func (a *Agent) Run(ctx context.Context) error {
@@ -126,6 +128,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		reason = context.Cause(ctx).Error()
 	case <-a.idle.Done():
 		reason = fmt.Sprintf("idle for %v", a.cfg.IdleTimeout)
+		if a.idle.TimeoutSkipped() {
+			reason = "idle after a request with " + wire.HeaderExitWhenIdle + ": true"
+		}
 	case reason = <-a.exit:
 	case err := <-served:
 		serveErr = fmt.Errorf("cannot serve: %w", err)

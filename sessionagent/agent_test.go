@@ -338,17 +338,7 @@ func TestConnectionAcceptedBeforeIdleExitIsServed(t *testing.T) {
 	})
 	conn := ta.dialRaw()
 	// The agent decides to exit while this connection has not sent its request yet.
-	testenv.WaitFor(t, 3*time.Second, "the exit to start", func() bool { return strings.Contains(ta.logs.String(), "exiting") })
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: agent\r\n\r\n", wire.PathSessionInfo)
-	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-	rsp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("request on a connection accepted before the exit: %v", err)
-	}
-	rsp.Body.Close()
-	if rsp.StatusCode != 200 {
-		t.Fatalf("status %d", rsp.StatusCode)
-	}
+	ta.wantServedOnceExiting(conn)
 	ta.waitExit(3 * time.Second)
 }
 

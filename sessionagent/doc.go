@@ -8,9 +8,10 @@
 // the endpoint's handler -> its answer in the snapd envelope of package wire.
 //
 // The agent lives only while it is useful: it exits when no request has been in
-// progress for Config.IdleTimeout, when asked to (POST /v1/agent-exit, so that an
-// upgraded binary answers the next call), and on SIGTERM, draining requests in progress
-// in every case. The socket unit starts it again on the next connection.
+// progress for Config.IdleTimeout (at once when idle after a request with the header
+// Snap-Agent-Exit-When-Idle: true, which root's one-shot calls send), when asked to
+// (POST /v1/agent-exit, so that an upgraded binary answers the next call), and on
+// SIGTERM, draining requests in progress in every case. The socket unit starts it again on the next connection.
 //
 // Every endpoint is one line of the route table (api in routes.go); its handlers live in
 // one file per topic (sessioninfo.go, services.go, exit.go, ...). Handlers return a

@@ -5,14 +5,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -191,6 +194,23 @@ func (ta *testAgent) dialRaw() net.Conn {
 	}
 	ta.t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// wantServedOnceExiting waits for the agent to decide to exit, then sends a request on
+// conn, a connection it accepted before, and checks that it is answered.
+func (ta *testAgent) wantServedOnceExiting(conn net.Conn) {
+	ta.t.Helper()
+	testenv.WaitFor(ta.t, 10*time.Second, "the exit to start", func() bool { return strings.Contains(ta.logs.String(), "exiting") })
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: agent\r\n\r\n", wire.PathSessionInfo)
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rsp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		ta.t.Fatalf("request on a connection accepted before the exit: %v", err)
+	}
+	rsp.Body.Close()
+	if rsp.StatusCode != 200 {
+		ta.t.Fatalf("request on a connection accepted before the exit: status %d", rsp.StatusCode)
+	}
 }
 
 func jsonHeader() http.Header {

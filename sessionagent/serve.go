@@ -17,6 +17,15 @@ import (
 
 // ServeHTTP is the path of every request: peer guard, activity tracking, routing, body,
 // handler, answer.
+//
+// A request from an allowed peer with the header Snap-Agent-Exit-When-Idle: true
+// (wire.HeaderExitWhenIdle) makes the agent exit, once it is answered, the first moment
+// nothing is in progress: no other request (service work is done within requests)
+// and no busy idle source (an open notification with actions), instead of after
+// Config.IdleTimeout; the exit then drains as every exit does (see shutdown), so no
+// call queued or accepted meanwhile is lost. Any other value of the header is ignored.
+// It is this project's extension (snapd's agents ignore the header); an agent that
+// never exits on idle (negative IdleTimeout) ignores it too.
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rsp := a.checkPeer(r); rsp != nil {
 		rsp.ServeHTTP(w, r)
@@ -24,7 +33,14 @@ func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// From here to the end of the answer the agent is busy and must not exit.
 	a.idle.Begin()
-	defer a.idle.End()
+	exitWhenIdle := r.Header.Get(wire.HeaderExitWhenIdle) == "true"
+	defer func() {
+		if exitWhenIdle {
+			// Before End, so that the end of this very request may be the moment.
+			a.idle.SkipTimeout()
+		}
+		a.idle.End()
+	}()
 	a.dispatch(w, r).ServeHTTP(w, r)
 }
 

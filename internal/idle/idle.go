@@ -20,6 +20,8 @@ type Tracker struct {
 	last    time.Time
 	timer   *time.Timer
 	stopped bool
+	// skip: Done closes as soon as nothing is in progress (see SkipTimeout).
+	skip    bool
 	idle    chan struct{}
 	sources []func() time.Time
 }
@@ -66,20 +68,54 @@ func (t *Tracker) End() {
 	t.active--
 	t.last = time.Now()
 	if t.active == 0 && t.timer != nil && !t.stopped {
+		if t.skip {
+			t.checkLocked()
+			return
+		}
 		t.timer.Reset(t.timeout)
 	}
 }
 
-// check runs when the timer fires. Work may have come and gone since it was armed:
-// then it waits for the rest of the timeout from the last one.
+// SkipTimeout makes Done close, from now on, the first moment no work is in progress
+// and no source is busy, without waiting for the timeout: for work whose caller said
+// nothing more will come for a while (a one-shot call from root across sessions).
+// Call it before the End of that work, so that its own End is such a moment. Sources
+// keep their meaning: a busy one is asked again when its time is up, and at least
+// every timeout. A tracker that never fires (negative timeout) ignores it.
+func (t *Tracker) SkipTimeout() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.skip = true
+	if t.timer != nil {
+		t.checkLocked()
+	}
+}
+
+// TimeoutSkipped says whether SkipTimeout was called, and so whether Done closed
+// without waiting for the timeout.
+func (t *Tracker) TimeoutSkipped() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.skip
+}
+
+// check runs when the timer fires.
 func (t *Tracker) check() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.checkLocked()
+}
+
+// checkLocked closes idle if nothing is in progress, the timeout has passed since the
+// last work (unless skipped) and no source is busy; otherwise it re-arms the timer
+// where it must be. Work may have come and gone since the timer was armed: then it
+// waits for the rest of the timeout from the last one.
+func (t *Tracker) checkLocked() {
 	if t.stopped || t.active > 0 {
 		// End re-arms the timer when the last work ends.
 		return
 	}
-	if rest := t.timeout - time.Since(t.last); rest > 0 {
+	if rest := t.timeout - time.Since(t.last); rest > 0 && !t.skip {
 		t.timer.Reset(rest)
 		return
 	}

@@ -94,6 +94,15 @@ const (
 // ($XDG_RUNTIME_DIR, /run/user/UID), as in snapd.
 const SocketName = "snapd-session-agent.socket"
 
+// HeaderExitWhenIdle is the request header by which a client says that the agent may
+// exit as soon as it is idle after this request, instead of lingering for its idle
+// timeout: root's one-shot calls across many sessions send it so that the agents they
+// socket-activated do not all stay for 30 s. Its only value is "true"; any other value
+// is ignored, as is the header itself by snapd's agents (they ignore unknown headers),
+// so it is safe to send to them. This project's own extension: snapd has nothing like
+// it. The name has no "X-" prefix (RFC 6648).
+const HeaderExitWhenIdle = "Snap-Agent-Exit-When-Idle"
+
 // Endpoints of the agent.
 const (
 	PathSessionInfo    = "/v1/session-info"
