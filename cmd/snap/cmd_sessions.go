@@ -82,6 +82,10 @@ func (c *cmdSessions) Execute([]string) error {
 // sessionsOptions are shared by every subcommand.
 type sessionsOptions struct {
 	env *cmdEnv
+	// lingerAgents is set by a subcommand whose calls rely on what the agents
+	// remember between calls (notifications, by id): they are sent without the exit
+	// hint, so that the agents stay for their idle timeout. The others are one-shot.
+	lingerAgents bool
 
 	Users    []string      `long:"users" value-name:"<user>[,<user>...]" description:"Address these users (names or uids; repeatable) instead of every session"`
 	JSON     bool          `long:"json" description:"Print one JSON object per session instead of a table"`
@@ -317,6 +321,9 @@ func runSessions[T any](o *sessionsOptions, call sessionsCall[T], tbl table[T]) 
 		RuntimeDir:   os.Getenv(envRuntimeDir),
 		Progress:     prog.update,
 		RepairAgents: !o.NoRepair,
+		// Each subcommand is one call from root across sessions: the agents it
+		// socket-activated need not linger for their idle timeout after it.
+		ExitWhenIdle: !o.lingerAgents,
 	}).WithTimeout(o.Timeout)
 	res, err := call(cl, ctx, targets)
 	prog.done()

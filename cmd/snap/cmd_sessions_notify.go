@@ -53,6 +53,13 @@ func (c *cmdSessionsNotify) Execute(args []string) error {
 		Actions: actions,
 		Expiry:  c.Expiry,
 	}
+	// With --wait the notification's answer lives in the agent between two polls
+	// (and between the post and the first poll), when nothing is in progress: an
+	// agent told it may exit when idle would go, once the user answered, with the
+	// answer, and the next poll would reach a new agent that never knew the
+	// notification. Without --wait nothing comes back for it (and an open
+	// notification with actions keeps the agent anyway): the hint is right there.
+	c.lingerAgents = c.Wait > 0
 	return runSessions(&c.sessionsOptions, func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.NotificationStatus], error) {
 		return cl.Notify(ctx, t, n, c.Wait)
 	}, notificationTable(c.Wait > 0, len(actions) > 0))
@@ -80,6 +87,10 @@ func notificationTable(waited, withActions bool) table[wire.NotificationStatus] 
 	}
 }
 
+// The refresh notifications go without the exit hint: the finish replaces the
+// pending one through the server's id for it, which only the agent that posted it
+// knows. A refresh that follows soon after the pending notification (the user closed
+// the app) must reach that agent, or both notifications would stay on screen.
 type cmdSessionsPendingRefresh struct {
 	sessionsOptions
 	TimeRemaining time.Duration `long:"time-remaining" value-name:"<duration>" description:"How long until the snap is refreshed anyway (0 means now)"`
@@ -100,6 +111,7 @@ func (c *cmdSessionsPendingRefresh) Execute(args []string) error {
 		BusyAppName:         c.BusyApp,
 		BusyAppDesktopEntry: c.DesktopEntry,
 	}
+	c.lingerAgents = true
 	return runSessions(&c.sessionsOptions, func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.NotificationStatus], error) {
 		return cl.PendingRefreshNotification(ctx, t, info)
 	}, notificationTable(false, false))
@@ -117,6 +129,7 @@ func (c *cmdSessionsFinishRefresh) Execute(args []string) error {
 		return err
 	}
 	info := wire.FinishRefreshInfo{InstanceName: c.Positional.Snap}
+	c.lingerAgents = true
 	return runSessions(&c.sessionsOptions, func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.NotificationStatus], error) {
 		return cl.FinishRefreshNotification(ctx, t, info)
 	}, notificationTable(false, false))

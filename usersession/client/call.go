@@ -73,6 +73,9 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.opts.ExitWhenIdle {
+		req.Header.Set(wire.HeaderExitWhenIdle, "true")
+	}
 
 	tr := &http.Transport{
 		DialContext:            dialAgent(s, r.limits.connect, deadline),

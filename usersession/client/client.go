@@ -52,6 +52,14 @@ type Options struct {
 	// such a session fails with a *RepairError saying so.
 	RepairAgents bool
 
+	// ExitWhenIdle sends every request with the header Snap-Agent-Exit-When-Idle: true
+	// (wire.HeaderExitWhenIdle): the agent may exit as soon as it is idle after it,
+	// instead of lingering for its idle timeout. For one-shot callers across many
+	// sessions; not for a caller that comes back to the same agent soon, or waits on
+	// state the agent holds between its calls (a notification's answer), since the
+	// next agent would not know it. snapd's agents ignore the header.
+	ExitWhenIdle bool
+
 	// Progress, if set, is called after each agent's call ends, with the number of
 	// agents done and targeted. Calls are serialized; it must not block for long.
 	Progress func(done, total int)
