@@ -45,3 +45,29 @@ func TestOpenQuestionKeepsTheAgentAndIDsDoNotOutliveIt(t *testing.T) {
 		t.Fatalf("old id after a restart: %d %s", r.status, r.raw)
 	}
 }
+
+// `snap sessions list` is a one-shot call: the agent it socket-activated exits as soon
+// as it is idle, well before its 30 s idle timeout (the unit's default, kept here), and
+// the next call socket-activates a new agent that answers.
+func TestAgentOfAOneShotCallDoesNotLinger(t *testing.T) {
+	t.Parallel()
+	s := agentSession(t, 0)
+	r := runSnap(t, "sessions", "list", "--users="+s.User, "--json")
+	listed := decodeSessionsJSON(t, r)[s.User]
+	var first wire.SessionInfo
+	if r.code != 0 || !listed.OK || json.Unmarshal(listed.Result, &first) != nil || first.PID == 0 {
+		t.Fatalf("list: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	testenv.WaitFor(t, 15*time.Second, "the agent service to become inactive", func() bool {
+		switch st := unitState(t, s, agentService); st {
+		case "inactive":
+			return true
+		case "failed":
+			t.Fatalf("the agent service failed on its exit")
+		}
+		return false
+	})
+	if second := sessionInfo(t, s.AgentSocket()); second.PID == first.PID {
+		t.Fatalf("the next call was answered by the same agent (pid %d)", first.PID)
+	}
+}
