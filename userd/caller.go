@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,13 +95,13 @@ func identify(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, withSnap
 const snapName = `[a-z0-9][a-z0-9-]*(?:_[a-z0-9]{1,10})?`
 
 var (
-	labelRe  = regexp.MustCompile(`^snap\.(` + snapName + `)\.[^ ]+`)
-	cgroupRe = regexp.MustCompile(`^snap\.(` + snapName + `)\.[^/]+\.(?:scope|service)$`)
+	labelRe  = lazyRegexp(`^snap\.(` + snapName + `)\.[^ ]+`)
+	cgroupRe = lazyRegexp(`^snap\.(` + snapName + `)\.[^/]+\.(?:scope|service)$`)
 )
 
 // snapFromLabel is the snap of an AppArmor label "snap.NAME.APP (enforce)", or "".
 func snapFromLabel(label string) string {
-	m := labelRe.FindStringSubmatch(strings.TrimRight(label, "\x00\n"))
+	m := labelRe().FindStringSubmatch(strings.TrimRight(label, "\x00\n"))
 	if m == nil {
 		return ""
 	}
@@ -125,7 +124,7 @@ func snapFromCgroupFile(path string) (string, error) {
 			continue
 		}
 		for _, part := range strings.Split(fields[2], "/") {
-			if m := cgroupRe.FindStringSubmatch(part); m != nil {
+			if m := cgroupRe().FindStringSubmatch(part); m != nil {
 				return m[1], nil
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
@@ -84,7 +83,7 @@ func launch(ctx context.Context, args []string) error {
 
 // validDesktopFileID is the specification's file name rule, except that components
 // may start with a digit (snapd's own desktop files may).
-var validDesktopFileID = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.desktop$`)
+var validDesktopFileID = lazyRegexp(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.desktop$`)
 
 // errNoDesktopFile is a desktop file id that names no file in the directory.
 var errNoDesktopFile = errors.New("no such desktop file in snapd's desktop files directory")
@@ -94,7 +93,7 @@ var errNoDesktopFile = errors.New("no such desktop file in snapd's desktop files
 // file, trying the fewest subdirectories first, wins. No component may be a
 // symbolic link.
 func findDesktopFile(dir, id string) (string, error) {
-	if !validDesktopFileID.MatchString(id) {
+	if !validDesktopFileID().MatchString(id) {
 		return "", fmt.Errorf("invalid desktop file id")
 	}
 	if path, ok := findSplit(dir, strings.Split(id, "-")); ok {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -88,7 +87,7 @@ func (s *Service) openURL(ctx context.Context, c *Caller, addr string) error {
 }
 
 // validDesktopFileName is the Desktop Entry Specification's file name rule.
-var validDesktopFileName = regexp.MustCompile(`^[A-Za-z_-][A-Za-z0-9_-]*(\.[A-Za-z_-][A-Za-z0-9_-]*)*\.desktop$`)
+var validDesktopFileName = lazyRegexp(`^[A-Za-z_-][A-Za-z0-9_-]*(\.[A-Za-z_-][A-Za-z0-9_-]*)*\.desktop$`)
 
 // hostHasHandler says whether xdg-mime names a desktop file handling scheme that is
 // not one snapd installed for a snap: a snap handling a scheme snapd does not allow
@@ -98,7 +97,7 @@ func (s *Service) hostHasHandler(ctx context.Context, scheme string) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if !validDesktopFileName.MatchString(out) {
+	if !validDesktopFileName().MatchString(out) {
 		return false, nil
 	}
 	_, err = os.Lstat(filepath.Join(s.desktopDir, out))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -76,7 +75,7 @@ const notThisSnap = "NOT-THIS-SNAP.desktop"
 // setting is an xdg-settings property with its optional subproperty (a URL scheme).
 type setting struct{ name, sub string }
 
-var schemeRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*$`)
+var schemeRe = lazyRegexp(`^[a-zA-Z][a-zA-Z0-9+.-]*$`)
 
 func (st setting) validate() error {
 	if !slices.Contains(settingNames, st.name) {
@@ -84,7 +83,7 @@ func (st setting) validate() error {
 	}
 	// xdg-settings takes the subproperty as its own argument; it must not look like
 	// an option or carry anything but a scheme.
-	if st.sub != "" && !schemeRe.MatchString(st.sub) {
+	if st.sub != "" && !schemeRe().MatchString(st.sub) {
 		return denied("invalid subproperty %q of setting %q", st.sub, st.name)
 	}
 	return nil
@@ -110,7 +109,7 @@ func (st setting) args(command string, value string) []string {
 
 // appDesktopName is a value a snap may give: the name of one of its own desktop
 // files without the "SNAP_" prefix snapd adds (an app name and ".desktop").
-var appDesktopName = regexp.MustCompile(`^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*\.desktop$`)
+var appDesktopName = lazyRegexp(`^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*\.desktop$`)
 
 // snapDesktopFile turns the value a snap gave into the desktop file snapd installed
 // for it: SNAP_VALUE. A value naming anything else is refused.
@@ -118,7 +117,7 @@ func snapDesktopFile(c *Caller, st setting, command, value string) (string, erro
 	if c.Snap == "" {
 		return "", denied("cannot %s setting %s: the caller is not a snap", command, st)
 	}
-	if !appDesktopName.MatchString(value) {
+	if !appDesktopName().MatchString(value) {
 		return "", denied("cannot %s setting %s to invalid value %q", command, st, value)
 	}
 	return c.Snap + "_" + value, nil
