@@ -37,6 +37,10 @@ type request struct {
 	// scanFailed adds, when targeting all sessions, the users whose manager runs
 	// with a failed agent socket unit and no socket (see Client.Repair).
 	scanFailed bool
+	// followed says the same call sends another request to the same agent right
+	// after this one (a feature probe): it never carries the exit hint, which would
+	// make the agent exit in between and the next request start a new one.
+	followed bool
 }
 
 // call sends r to one agent and returns the raw result of a successful answer. Its
@@ -73,7 +77,7 @@ func (c *Client) call(ctx context.Context, s Session, r *request) (json.RawMessa
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.opts.ExitWhenIdle {
+	if c.opts.ExitWhenIdle && !r.followed {
 		req.Header.Set(wire.HeaderExitWhenIdle, "true")
 	}
 

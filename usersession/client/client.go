@@ -54,7 +54,9 @@ type Options struct {
 
 	// ExitWhenIdle sends every request with the header Snap-Agent-Exit-When-Idle: true
 	// (wire.HeaderExitWhenIdle): the agent may exit as soon as it is idle after it,
-	// instead of lingering for its idle timeout. For one-shot callers across many
+	// instead of lingering for its idle timeout. A feature probe that the same call
+	// follows at once with its real request to that agent goes without it, so that
+	// one agent answers both. For one-shot callers across many
 	// sessions; not for a caller that comes back to the same agent soon, or waits on
 	// state the agent holds between its calls (a notification's answer), since the
 	// next agent would not know it. snapd's agents ignore the header.
