@@ -45,6 +45,11 @@ func TestExitWhenIdleHintExitsOnceNothingIsInProgress(t *testing.T) {
 	if want := `reason="idle after a request with Snap-Agent-Exit-When-Idle: true"`; !strings.Contains(ta.logs.String(), want) {
 		t.Errorf("exit reason %s not logged:\n%s", want, ta.logs)
 	}
+	// No service work was in progress: an exit that says it waits for some misleads
+	// whoever reads the journal, and every hinted call now ends in an exit.
+	if strings.Contains(ta.logs.String(), "waiting for the service work") {
+		t.Errorf("an exit without service work says it waits for some:\n%s", ta.logs)
+	}
 }
 
 // Without the header, or with another value than "true", the agent lingers for its

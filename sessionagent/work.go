@@ -16,7 +16,7 @@ import (
 type serviceWork struct {
 	mu      sync.Mutex
 	closed  bool
-	running sync.WaitGroup
+	running int
 	done    chan struct{}
 }
 
@@ -29,24 +29,30 @@ func (w *serviceWork) begin() bool {
 	if w.closed {
 		return false
 	}
-	w.running.Add(1)
+	w.running++
 	return true
 }
 
-func (w *serviceWork) end() { w.running.Done() }
+func (w *serviceWork) end() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.running--
+	if w.closed && w.running == 0 {
+		close(w.done)
+	}
+}
 
 // close refuses new work and returns a channel closed once the work in progress has
-// been answered; it may be called more than once. Its goroutine ends with the last
-// piece of work, each bounded by its request's deadline.
+// been answered (at once when there is none, so that an exit with no work says
+// nothing of waiting for it); it may be called more than once.
 func (w *serviceWork) close() <-chan struct{} {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.closed {
 		w.closed = true
-		go func() {
-			w.running.Wait()
+		if w.running == 0 {
 			close(w.done)
-		}()
+		}
 	}
 	return w.done
 }
