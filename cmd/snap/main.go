@@ -40,13 +40,35 @@ type errExitStatus struct{ code int }
 
 func (e *errExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// newParser returns the parser of every command.
 func newParser(env *cmdEnv) *flags.Parser {
+	return newParserOf(env, commands)
+}
+
+// newParserFor returns a parser for args: of the one command args[0] names, when it
+// names one that neither lists nor describes the others, else of every command. go-flags
+// scans a command's options by reflection as it is added; the socket-activated agent
+// (`snap userd --agent`) starts on the path of a session's first request, and scanning
+// every command cost about a fifth of its start (perf, cold starts through
+// systemd-socket-activate).
+func newParserFor(env *cmdEnv, args []string) *flags.Parser {
+	if len(args) > 0 && args[0] != "help" && os.Getenv("GO_FLAGS_COMPLETION") == "" {
+		for _, c := range commands {
+			if c.name == args[0] {
+				return newParserOf(env, []command{c})
+			}
+		}
+	}
+	return newParser(env)
+}
+
+func newParserOf(env *cmdEnv, cmds []command) *flags.Parser {
 	parser := flags.NewNamedParser("snap", flags.HelpFlag|flags.PassDoubleDash)
 	parser.ShortDescription = "Tool to interact with snap user sessions"
 	parser.LongDescription = `
 The snap command runs the user session agent and lets root address the agents of
 every user session on the system.`
-	for _, c := range commands {
+	for _, c := range cmds {
 		if _, err := parser.AddCommand(c.name, c.shortHelp, c.longHelp, c.data(env)); err != nil {
 			panic(fmt.Sprintf("cannot add command %q: %v", c.name, err))
 		}
@@ -64,7 +86,7 @@ every user session on the system.`
 
 // run parses args and runs the chosen command; it returns the process exit status.
 func run(args []string, env *cmdEnv) int {
-	parser := newParser(env)
+	parser := newParserFor(env, args)
 	_, err := parser.ParseArgs(args)
 	if err == nil {
 		return 0
