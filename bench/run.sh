@@ -49,31 +49,8 @@ echo "## Agent core (\`bench/run.sh\`, $(date -u +%Y-%m-%d), $(nproc) cores)"
 echo
 build/agentbench -table "$out/floor.json" "$out/snapd.json" "$out/ours.json"
 
-# Service control: 10 units per request. snapd 2.57.6 has no service-status endpoint;
-# Debian 13's snapd 2.68.3 has, and its agent runs unpacked here.
-rounds=${BENCH_SERVICE_ROUNDS:-10}
-snapd268=$(bench/fetch-snapd-trixie.sh build/snapd-2.68)
-units268=$out/units-2.68
-mkdir -p "$units268"
-sed "s|/usr/bin/snap|$snapd268|" /usr/lib/systemd/user/snapd.session-agent.service >"$units268/snapd.session-agent.service"
-cp /usr/lib/systemd/user/snapd.session-agent.socket "$units268/"
-newest=sat-bench3
-"$session" stop "$newest" >/dev/null 2>&1 || true
-trap 'cleanup; "$session" stop "$newest" >/dev/null 2>&1 || true' EXIT
-"$session" start "$newest" --units-from "$units268"
-"$session" systemctl "$newest" start snapd.session-agent.socket
-
-echo "measuring service control: snapd 2.57.6, snapd 2.68.3, this agent..." >&2
-build/agentbench -user "$theirs" -label "snapd" -services "$rounds" >"$out/svc-snapd.json"
-build/agentbench -user "$newest" -label "snapd" -services "$rounds" >"$out/svc-snapd268.json"
-build/agentbench -user "$ours" -label "this agent" -services "$rounds" >"$out/svc-ours.json"
+# Service control (10 units per request: snapd 2.57.6, Debian 13's snapd 2.68.3, this
+# agent and its manager's floor): bench/services.sh brings up its own sessions, so that
+# it also runs alone.
 echo
-echo "## Service control (\`bench/run.sh\`, same run)"
-echo
-echo "Against snapd 2.57.6:"
-echo
-build/agentbench -services-table "$out/svc-snapd.json" "$out/svc-ours.json"
-echo
-echo "Against snapd 2.68.3 (the first of the two with \`service-status\`):"
-echo
-build/agentbench -services-table "$out/svc-snapd268.json" "$out/svc-ours.json"
+bench/services.sh

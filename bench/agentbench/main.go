@@ -62,6 +62,8 @@ func main() {
 	flag.IntVar(&b.coldRuns, "cold-runs", 30, "cold starts to take the median of")
 	flag.DurationVar(&b.warmFor, "warm-for", 3*time.Second, "how long each warm run lasts")
 	services := flag.Int("services", 0, "measure service control instead, over this many rounds")
+	floor := flag.Bool("floor", false, "with -services, measure the same jobs issued directly on the manager in the same rounds")
+	floorTable := flag.Bool("floor-table", false, "print a markdown table of a service result file measured with -floor: the agent against the manager's floor")
 	notify := flag.Int("notify", -1, "measure notifications instead: this many pending-refresh posts (0: idle RSS only)")
 	andUser := flag.String("and-user", "", "with -notify, a second user whose agent takes turns with the first")
 	andLabel := flag.String("and-label", "", "name of the second agent in the results")
@@ -102,6 +104,19 @@ func main() {
 		printServicesTable(os.Stdout, base, cand, map[string]float64{"start": 0.3, "stop": 0.25, "status": 0.1, "daemon-reload": 0.7})
 		return
 	}
+	if *floorTable {
+		if flag.NArg() != 1 {
+			fail(fmt.Errorf("-floor-table needs one result file"))
+		}
+		r, err := readServicesResult(flag.Arg(0))
+		if err != nil {
+			fail(err)
+		}
+		if err := printFloorTable(os.Stdout, r); err != nil {
+			fail(err)
+		}
+		return
+	}
 	if *notifyTable {
 		if flag.NArg() != 3 {
 			fail(fmt.Errorf("-notify-table needs three result files"))
@@ -132,7 +147,7 @@ func main() {
 	var res any
 	switch {
 	case *services > 0:
-		res, err = b.runServices(label, *services)
+		res, err = b.runServices(label, *services, *floor)
 	case *notify >= 0:
 		benches, labels := []*bench{&b}, []string{label}
 		if *andUser != "" {
