@@ -84,7 +84,7 @@ func (m *Manager) Status(ctx context.Context, units []string) ([]UnitStatus, err
 			}
 		}
 	}
-	if err := getProperties(ctx, l.raw[0], reqs); err != nil {
+	if err := getProperties(ctx, l.raw, reqs); err != nil {
 		return nil, err
 	}
 	for _, r := range reqs {
