@@ -28,9 +28,11 @@ type Agent struct {
 	uid      uint32
 	routes   map[string]*Command
 	features []string
-	idle     *idle.Tracker
-	work     *serviceWork
-	bus      sessionBus
+	// sessionInfo is the session-info answer, encoded on its first call.
+	sessionInfo func() Response
+	idle        *idle.Tracker
+	work        *serviceWork
+	bus         sessionBus
 	// refreshLookup finds the names and icons of busy apps for refresh
 	// notifications.
 	refreshLookup snaprefresh.Lookup
@@ -48,7 +50,7 @@ type Agent struct {
 func New(cfg Config) *Agent {
 	cfg = cfg.withDefaults()
 	exiting, stopWaiting := context.WithCancel(context.Background())
-	return &Agent{
+	a := &Agent{
 		exiting:     exiting,
 		stopWaiting: stopWaiting,
 		cfg:         cfg,
@@ -64,6 +66,8 @@ func New(cfg Config) *Agent {
 		exit: make(chan string, 1),
 		work: newServiceWork(),
 	}
+	a.sessionInfo = sync.OnceValue(a.encodeSessionInfo)
+	return a
 }
 
 // Run runs an agent with cfg until it is idle, asked to exit, or ctx ends (SIGTERM);

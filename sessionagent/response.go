@@ -23,6 +23,10 @@ type jsonResponse struct {
 
 // SyncResponse answers 200 with result.
 func SyncResponse(result any) Response {
+	return syncResponse(result)
+}
+
+func syncResponse(result any) *jsonResponse {
 	return &jsonResponse{status: http.StatusOK, typ: wire.ResponseTypeSync, result: result}
 }
 
@@ -42,19 +46,33 @@ func (hr *headerResponse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rsp *jsonResponse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	status := rsp.status
+	encoded(rsp).ServeHTTP(w, r)
+}
+
+// encoded returns rsp encoded, to be written as it is.
+func encoded(rsp *jsonResponse) *encodedResponse {
 	body, err := rsp.encode()
 	if err != nil {
 		// Only a handler's result can fail to encode; this envelope cannot.
 		failed := errorResponse(apierror.Errorf(wire.ErrorKindInternal, "cannot encode response: %v", err))
-		status = failed.status
 		body, _ = failed.encode()
+		return &encodedResponse{status: failed.status, body: body}
 	}
+	return &encodedResponse{status: rsp.status, body: body}
+}
+
+// encodedResponse is an answer already encoded in the envelope of wire.Response.
+type encodedResponse struct {
+	status int
+	body   []byte
+}
+
+func (rsp *encodedResponse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
+	h.Set("Content-Length", strconv.Itoa(len(rsp.body)))
+	w.WriteHeader(rsp.status)
+	w.Write(rsp.body)
 }
 
 func (rsp *jsonResponse) encode() ([]byte, error) {
