@@ -78,6 +78,7 @@ func BenchmarkAgentMemoryAfterFanOut(b *testing.B) {
 			for i, after := range afterFanOut {
 				at := fmt.Sprintf("at-%ds", after/time.Second)
 				b.ReportMetric(float64(sums[i].rssKiB)/1024/float64(b.N), "MiB-"+at)
+				b.ReportMetric(float64(sums[i].anonKiB)/1024/float64(b.N), "anon-MiB-"+at)
 				b.ReportMetric(float64(sums[i].alive)/float64(b.N), "alive-"+at)
 			}
 		})
@@ -85,27 +86,34 @@ func BenchmarkAgentMemoryAfterFanOut(b *testing.B) {
 }
 
 // agentMemory is the resident memory of a set of agent processes and how many of them
-// are alive.
+// are alive. RSS counts the pages of the binary in every agent, although they share
+// them through the page cache; anonymous memory is what each agent costs alone.
 type agentMemory struct {
-	rssKiB int
-	alive  int
+	rssKiB  int
+	anonKiB int
+	alive   int
 }
 
 func (m *agentMemory) add(o agentMemory) {
 	m.rssKiB += o.rssKiB
+	m.anonKiB += o.anonKiB
 	m.alive += o.alive
 }
 
-// memoryOf sums the VmRSS of the agents still alive. An agent that exited is a zombie
-// until the fleet reaps it at cleanup, and a zombie has no VmRSS line: it counts as
-// gone.
+// memoryOf sums the VmRSS and RssAnon of the agents still alive. An agent that exited
+// is a zombie until the fleet reaps it at cleanup, and a zombie has no VmRSS line: it
+// counts as gone.
 func memoryOf(agents []*clienttest.Agent) agentMemory {
 	var m agentMemory
 	for _, a := range agents {
-		if kib, err := procfs.StatusField(a.Pid(), "VmRSS"); err == nil {
-			m.rssKiB += kib
-			m.alive++
+		rss, err := procfs.StatusField(a.Pid(), "VmRSS")
+		if err != nil {
+			continue
 		}
+		anon, _ := procfs.StatusField(a.Pid(), "RssAnon")
+		m.rssKiB += rss
+		m.anonKiB += anon
+		m.alive++
 	}
 	return m
 }
