@@ -6,10 +6,8 @@
 #   BENCH_COLD_RUNS (default 30), BENCH_WARM_FOR (default 3s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
-[ -x /usr/bin/snap ] && [ -f /usr/lib/systemd/user/snapd.session-agent.socket ] ||
-    { echo "bench: Debian's snapd is not installed (tests/lib/install-deps installs it)" >&2; exit 1; }
-session=tests/lib/user-session
+. bench/lib.sh
+bench_require_snapd
 ours=sat-bench1 theirs=sat-bench2 floor=sat-bench4
 out=${BENCH_OUT:-build/bench}
 mkdir -p "$out"
@@ -17,16 +15,9 @@ go build -o build/agentbench ./bench/agentbench
 # The floor is built as the agent is (Makefile's build): static, stripped.
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o build/floor ./bench/floor
 
-cleanup() {
-    local u
-    for u in "$ours" "$theirs" "$floor"; do "$session" stop "$u" >/dev/null 2>&1 || true; done
-}
-trap cleanup EXIT
-cleanup
-SNAP_BINARY=$PWD/build/snap "$session" start "$ours"
-# No units of ours in this session: its manager finds snapd's in /usr/lib/systemd/user.
-"$session" start "$theirs" --no-agent
-"$session" systemctl "$theirs" start snapd.session-agent.socket
+bench_sessions "$ours" "$theirs" "$floor"
+bench_start "$ours" ours
+bench_start "$theirs" snapd
 # The floor runs from this project's units, with only what it cannot honour changed:
 # it does not notify readiness.
 floorunits=$out/units-floor
@@ -34,8 +25,7 @@ mkdir -p "$floorunits"
 cp data/systemd-user/snapd.session-agent.socket "$floorunits/"
 sed -e "s|^ExecStart=.*|ExecStart=$PWD/build/floor|" -e 's|^Type=notify|Type=simple|' -e '/^NotifyAccess=/d' \
     data/systemd-user/snapd.session-agent.service.in >"$floorunits/snapd.session-agent.service"
-"$session" start "$floor" --units-from "$floorunits"
-"$session" systemctl "$floor" start snapd.session-agent.socket
+bench_start "$floor" "$floorunits"
 
 args=(-cold-runs "${BENCH_COLD_RUNS:-30}" -warm-for "${BENCH_WARM_FOR:-3s}")
 echo "measuring the floor..." >&2

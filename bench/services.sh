@@ -8,11 +8,9 @@
 #   BENCH_SERVICE_ROUNDS (default 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
-[ -x /usr/bin/snap ] && [ -f /usr/lib/systemd/user/snapd.session-agent.socket ] ||
-    { echo "bench: Debian's snapd is not installed (tests/lib/install-deps installs it)" >&2; exit 1; }
+. bench/lib.sh
+bench_require_snapd
 [ -x build/snap ] || { echo "bench: build/snap is missing: run make build first" >&2; exit 1; }
-session=tests/lib/user-session
 ours=sat-bench1 theirs=sat-bench2 newest=sat-bench3
 out=${BENCH_OUT:-build/bench}
 rounds=${BENCH_SERVICE_ROUNDS:-10}
@@ -26,18 +24,10 @@ mkdir -p "$units268"
 sed "s|/usr/bin/snap|$snapd268|" /usr/lib/systemd/user/snapd.session-agent.service >"$units268/snapd.session-agent.service"
 cp /usr/lib/systemd/user/snapd.session-agent.socket "$units268/"
 
-cleanup() {
-    local u
-    for u in "$ours" "$theirs" "$newest"; do "$session" stop "$u" >/dev/null 2>&1 || true; done
-}
-trap cleanup EXIT
-cleanup
-SNAP_BINARY=$PWD/build/snap "$session" start "$ours"
-# No units of ours in these sessions: their managers find snapd's.
-"$session" start "$theirs" --no-agent
-"$session" systemctl "$theirs" start snapd.session-agent.socket
-"$session" start "$newest" --units-from "$units268"
-"$session" systemctl "$newest" start snapd.session-agent.socket
+bench_sessions "$ours" "$theirs" "$newest"
+bench_start "$ours" ours
+bench_start "$theirs" snapd
+bench_start "$newest" "$units268"
 
 echo "measuring service control: snapd 2.57.6, snapd 2.68.3, this agent and its manager's floor..." >&2
 echo "load before: $(uptime)" >&2
