@@ -82,9 +82,11 @@ func (c *cmdSessions) Execute([]string) error {
 // sessionsOptions are shared by every subcommand.
 type sessionsOptions struct {
 	env *cmdEnv
-	// lingerAgents is set by a subcommand whose calls rely on what the agents
-	// remember between calls (notifications, by id): they are sent without the exit
-	// hint, so that the agents stay for their idle timeout. The others are one-shot.
+	// lingerAgents is set by a subcommand whose effect a later command relies on
+	// the same agent for (a refresh notification, replaced by id): its calls go
+	// without the exit hint, so that the agents stay for their idle timeout. The
+	// others are one-shot (a call's own follow-up requests are the client's
+	// business: client.Options.ExitWhenIdle).
 	lingerAgents bool
 
 	Users    []string      `long:"users" value-name:"<user>[,<user>...]" description:"Address these users (names or uids; repeatable) instead of every session"`

@@ -53,13 +53,6 @@ func (c *cmdSessionsNotify) Execute(args []string) error {
 		Actions: actions,
 		Expiry:  c.Expiry,
 	}
-	// With --wait the notification's answer lives in the agent between two polls
-	// (and between the post and the first poll), when nothing is in progress: an
-	// agent told it may exit when idle would go, once the user answered, with the
-	// answer, and the next poll would reach a new agent that never knew the
-	// notification. Without --wait nothing comes back for it (and an open
-	// notification with actions keeps the agent anyway): the hint is right there.
-	c.lingerAgents = c.Wait > 0
 	return runSessions(&c.sessionsOptions, func(cl *client.Client, ctx context.Context, t client.Targets) (*client.Results[wire.NotificationStatus], error) {
 		return cl.Notify(ctx, t, n, c.Wait)
 	}, notificationTable(c.Wait > 0, len(actions) > 0))

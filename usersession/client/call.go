@@ -37,9 +37,10 @@ type request struct {
 	// scanFailed adds, when targeting all sessions, the users whose manager runs
 	// with a failed agent socket unit and no socket (see Client.Repair).
 	scanFailed bool
-	// followed says the same call sends another request to the same agent right
-	// after this one (a feature probe): it never carries the exit hint, which would
-	// make the agent exit in between and the next request start a new one.
+	// followed says the same call sends another request to the same agent after
+	// this one (a feature probe, a notification's post and its polls): it never
+	// carries the exit hint, which would let the agent exit in between and the next
+	// request reach a new one that knows nothing of the first.
 	followed bool
 }
 

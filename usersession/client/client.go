@@ -54,12 +54,13 @@ type Options struct {
 
 	// ExitWhenIdle sends every request with the header Snap-Agent-Exit-When-Idle: true
 	// (wire.HeaderExitWhenIdle): the agent may exit as soon as it is idle after it,
-	// instead of lingering for its idle timeout. A feature probe that the same call
-	// follows at once with its real request to that agent goes without it, so that
-	// one agent answers both. For one-shot callers across many
-	// sessions; not for a caller that comes back to the same agent soon, or waits on
-	// state the agent holds between its calls (a notification's answer), since the
-	// next agent would not know it. snapd's agents ignore the header.
+	// instead of lingering for its idle timeout. Requests that the same call follows
+	// with another to that agent (a feature probe before its real request, a
+	// notification's post and polls when Notify waits) go without it, so that one
+	// agent answers them all. For one-shot callers across many sessions; not for a
+	// caller that comes back to the same agent in a later call (a refresh
+	// notification and its finish), since the next agent would not know what the
+	// first did. snapd's agents ignore the header.
 	ExitWhenIdle bool
 
 	// Progress, if set, is called after each agent's call ends, with the number of

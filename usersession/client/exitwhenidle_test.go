@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -13,8 +14,9 @@ import (
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
-// With ExitWhenIdle every request carries the hint, "true", but a feature probe the
-// call follows at once with its real request to the same agent; without it none does.
+// With ExitWhenIdle every request carries the hint, "true", but those the call follows
+// with another to the same agent (a feature probe, a waited notification's post and
+// polls); without it none does.
 func TestExitWhenIdleHintIsSentOnEveryRequestOnlyWhenAsked(t *testing.T) {
 	for _, on := range []bool{false, true} {
 		t.Run(map[bool]string{false: "off", true: "on"}[on], func(t *testing.T) {
@@ -33,6 +35,16 @@ func TestExitWhenIdleHintIsSentOnEveryRequestOnlyWhenAsked(t *testing.T) {
 				mu.Lock()
 				seen = append(seen, seenRequest{r.Method + " " + r.URL.Path, r.Header.Values(wire.HeaderExitWhenIdle)})
 				mu.Unlock()
+				if r.URL.Path == wire.PathNotifications {
+					// Shown at the post; dismissed by the first poll.
+					state := wire.NotificationStateShown
+					if r.Method == http.MethodGet {
+						state = wire.NotificationStateDismissed
+					}
+					w.Header().Set("Content-Type", "application/json")
+					fmt.Fprintf(w, `{"type":"sync","status-code":200,"status":"OK","result":{"id":"1","state":%q}}`, state)
+					return
+				}
 				good.ServeHTTP(w, r)
 			}))
 			c := client.New(client.Options{RuntimeDir: f.Base, HeaderTimeout: 2 * time.Second, Timeout: 3 * time.Second, ExitWhenIdle: on})
@@ -45,6 +57,10 @@ func TestExitWhenIdleHintIsSentOnEveryRequestOnlyWhenAsked(t *testing.T) {
 			if res, err := c.ServicesStart(t.Context(), client.UIDs(uid), []string{"a.service"}, true); err != nil || res.Err() != nil {
 				t.Fatalf("start: %v %v", err, res.Err())
 			}
+			// A notification waited for: the post, then a poll, from the same agent.
+			if res, err := c.Notify(t.Context(), client.UIDs(uid), wire.Notification{Title: "t"}, time.Minute); err != nil || res.Err() != nil {
+				t.Fatalf("notify: %v %v", err, res.Err())
+			}
 			var hint []string
 			if on {
 				hint = []string{"true"}
@@ -53,6 +69,8 @@ func TestExitWhenIdleHintIsSentOnEveryRequestOnlyWhenAsked(t *testing.T) {
 				{"GET " + wire.PathSessionInfo, hint},
 				{"GET " + wire.PathSessionInfo, nil},
 				{"POST " + wire.PathServiceControl, hint},
+				{"POST " + wire.PathNotifications, nil},
+				{"GET " + wire.PathNotifications, nil},
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -54,6 +54,9 @@ func (c *Client) Notify(ctx context.Context, t Targets, n wire.Notification, wai
 			path:   wire.PathNotifications,
 			body:   n,
 			limits: c.quickLimits(),
+			// The answer lives in the agent that showed it, between the post and
+			// the polls: none of them may let it exit.
+			followed: wait > 0,
 		})
 		if err != nil {
 			return wire.NotificationStatus{}, err
@@ -80,7 +83,8 @@ func (c *Client) waitNotification(ctx context.Context, s Session, st wire.Notifi
 			path:   wire.PathNotifications,
 			query:  url.Values{"id": {st.ID}, "wait": {poll.String()}},
 			// The agent holds the answer for up to poll.
-			limits: limits{c.opts.ConnectTimeout, poll + c.opts.HeaderTimeout, poll + c.opts.Timeout},
+			limits:   limits{c.opts.ConnectTimeout, poll + c.opts.HeaderTimeout, poll + c.opts.Timeout},
+			followed: true,
 		})
 		if err != nil {
 			return st, err
