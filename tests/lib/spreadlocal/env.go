@@ -103,7 +103,7 @@ func splitVariants(key string) (name string, variants []string) {
 func decodeEnv(n *yaml.Node, where string) (*Env, error) {
 	e := NewEnv()
 	err := eachKey(n, where, func(key string, v *yaml.Node) error {
-		if !validVar.MatchString(key) {
+		if !validVar.MatchString(key) || yaml11Bools[key] {
 			return fmt.Errorf("invalid variable name %q", key)
 		}
 		if _, dup := e.vals[key]; dup {
@@ -112,7 +112,12 @@ func decodeEnv(n *yaml.Node, where string) (*Env, error) {
 		if v.Kind != yaml.ScalarNode {
 			return fmt.Errorf("variable %q must be a string", key)
 		}
-		e.Set(key, v.Value)
+		value := v.Value
+		if v.Tag == "!!null" {
+			// spread reads `KEY:` and `KEY: ~` as empty
+			value = ""
+		}
+		e.Set(key, value)
 		return nil
 	})
 	return e, err

@@ -2,197 +2,214 @@ package main
 
 import (
 	"fmt"
-	"regexp"
-	"slices"
+	"sort"
 	"strings"
 	"time"
 )
 
-// Target is the one backend and system this run executes on. The host target is not
-// one of spread.yaml's backends: it is the machine running the runner.
-type Target struct {
-	Backend *Backend
-	System  *System
-}
-
-// HostBackend names the host target in job names and in `backends:` selections.
+// HostBackend names this machine in job names and in `backends:` selections. It is
+// not one of spread.yaml's backends: the runner sees the project as spread would with
+// one more adhoc backend of that name, whose one system is this machine's.
 const HostBackend = "host"
 
-// Job is one task in one variant on the target (spread's job).
+// Target is the one backend and system a run executes on.
+type Target struct {
+	// Backend is nil for this machine (HostBackend).
+	Backend *Backend
+	System  *System
+	// Host is this machine's system name, the one system of the host backend; empty
+	// leaves the host out (spread's own view of the project).
+	Host string
+}
+
+func (t Target) backend() string {
+	if t.Backend == nil {
+		return HostBackend
+	}
+	return t.Backend.Name
+}
+
+// Job is one task in one variant on one backend and system (spread's job).
 type Job struct {
+	// Name is BACKEND:SYSTEM:TASK, with :VARIANT when the task has variants.
 	Name    string
+	Backend string
+	System  string
 	Suite   *Suite
 	Task    *Task
 	Variant string
-	Env     *Env
+	// Env is the job's environment, $(HOST:...) run and the variant's keys picked;
+	// Jobs sets it for the jobs of its target only.
+	Env *Env
+	// raw is the environment before that, in spread's cascading order.
+	raw *Env
+	// manual says whether the job's backend, system, suite and task are manual.
+	manual [4]bool
 }
 
-// Jobs expands the project into the target's jobs in spread's cascading order
-// (project, backend, system, suite, task) for backends, systems, variants and
-// environment. Filters select jobs by name as spread's command-line arguments do.
-// Jobs come in suite order, then task order, then variant order: spread shuffles
-// them, this runner keeps one reproducible order.
-func (p *Project) Jobs(t Target, filters []string) ([]*Job, error) {
-	backendNames := []string{HostBackend}
-	for name := range p.Backends {
-		backendNames = append(backendNames, name)
+// hostBackend is the host as spread would see it: an adhoc backend with one system.
+func hostBackend(system string) *Backend {
+	return &Backend{Name: HostBackend, Type: "adhoc", Systems: map[string]*System{system: {Name: system}},
+		SystemNames: []string{system}}
+}
+
+// ListJobs lists every job of the project, on every backend and system (and on the
+// host, unless host is empty), in name order, as `spread -list ARGS` does (spread's
+// Project.Jobs): per task the backends cascade from the project (all of them) through
+// the suite to the task, the systems from the backend through the suite and the task,
+// the variants from the project, backend, system, suite and task environments'
+// NAME/variant keys and `variants:` lists; filters select by name, and a manual
+// backend, system, suite or task is left out unless every job the filters select is
+// manual at that level.
+func (p *Project) ListJobs(host string, args []string) ([]*Job, error) {
+	filter, err := NewFilter(args)
+	if err != nil {
+		return nil, err
 	}
-	host := &hostEvaluator{cache: map[string]string{}}
+	backends := map[string]*Backend{}
+	var spreadNames []string
+	for name, b := range p.Backends {
+		backends[name] = b
+		spreadNames = append(spreadNames, name)
+	}
+	allNames := spreadNames
+	if host != "" {
+		backends[HostBackend] = hostBackend(host)
+		allNames = append(allNames[:len(allNames):len(allNames)], HostBackend)
+	}
 	var jobs []*Job
-	manual := map[string]bool{"backend": len(filters) > 0, "system": len(filters) > 0, "suite": len(filters) > 0, "task": len(filters) > 0}
-	bname, sname := HostBackend, t.System.Name
-	var benv *Env
-	var bvars, bsys []string
-	if t.Backend != nil {
-		bname, benv, bvars, bsys = t.Backend.Name, t.Backend.Env, t.Backend.Variants, t.Backend.SystemNames
-	} else {
-		bsys = []string{sname}
-	}
+	onlyManual := [4]bool{filter != nil, filter != nil, filter != nil, filter != nil}
 	for _, suite := range p.Suites {
 		for _, task := range suite.Tasks {
-			backends, err := cascade("backends",
-				selector{"project", backendNames}, selector{"suite " + suite.Name, suite.Backends}, selector{"task " + task.Name, task.Backends})
+			sbke, tbke := selector{"suite " + suite.Name, suite.Backends}, selector{"task " + task.Name, task.Backends}
+			// In spread's own view a backend spread.yaml does not define crashes spread.
+			names, err := cascade("backends", selector{"project", spreadNames}, sbke, tbke)
 			if err != nil {
 				return nil, err
 			}
-			if !slices.Contains(backends, bname) {
-				continue
-			}
-			systems, err := cascade("systems",
-				selector{"backend " + bname, bsys}, selector{"suite " + suite.Name, suite.Systems}, selector{"task " + task.Name, task.Systems})
-			if err != nil {
-				return nil, err
-			}
-			if !slices.Contains(systems, sname) {
-				continue
-			}
-			variants, err := cascade("variants",
-				selector{"project", variantsOf(p.Env, "")},
-				selector{"backend " + bname, variantsOf(benv, "+")}, selector{"backend " + bname, bvars},
-				selector{"system " + sname, variantsOf(t.System.Env, "+")}, selector{"system " + sname, t.System.Variants},
-				selector{"suite " + suite.Name, variantsOf(suite.Env, "+")}, selector{"suite " + suite.Name, suite.Variants},
-				selector{"task " + task.Name, variantsOf(task.Env, "+")}, selector{"task " + task.Name, task.Variants})
-			if err != nil {
-				return nil, err
-			}
-			for _, variant := range variants {
-				if variant == "" && len(variants) > 1 {
-					continue
+			for _, name := range names {
+				if p.Backends[name] == nil {
+					return nil, fmt.Errorf("%s selects backend %q, which spread.yaml does not define (spread would crash)", task.Name, name)
 				}
-				name := bname + ":" + sname + ":" + task.Name
-				if variant != "" {
-					name += ":" + variant
+			}
+			if names, err = cascade("backends", selector{"project", allNames}, sbke, tbke); err != nil {
+				return nil, err
+			}
+			for _, bname := range names {
+				b := backends[bname]
+				systems, err := cascade("systems", selector{"backend " + bname, b.SystemNames},
+					selector{"suite " + suite.Name, suite.Systems}, selector{"task " + task.Name, task.Systems})
+				if err != nil {
+					return nil, err
 				}
-				env := NewEnv(
-					"SPREAD_JOB", name,
-					"SPREAD_PROJECT", p.Name,
-					"SPREAD_PATH", p.Path,
-					"SPREAD_BACKEND", bname,
-					"SPREAD_SYSTEM", sname,
-					"SPREAD_SUITE", suite.Name,
-					"SPREAD_TASK", task.Name,
-					"SPREAD_VARIANT", variant,
-					"SPREAD_SAMPLE", "1",
-				)
-				for _, level := range []*Env{p.Env, benv, t.System.Env, suite.Env, task.Env} {
-					for _, k := range level.Keys() {
-						env.Set(k, level.Get(k))
+				for _, sname := range systems {
+					sys := b.Systems[sname]
+					if sys == nil {
+						continue
+					}
+					variants, err := cascade("variants",
+						selector{"project", variantsOf(p.Env, "")},
+						selector{"backend " + bname, variantsOf(b.Env, "+")}, selector{"backend " + bname, b.Variants},
+						selector{"system " + sname, variantsOf(sys.Env, "+")}, selector{"system " + sname, sys.Variants},
+						selector{"suite " + suite.Name, variantsOf(suite.Env, "+")}, selector{"suite " + suite.Name, suite.Variants},
+						selector{"task " + task.Name, variantsOf(task.Env, "+")}, selector{"task " + task.Name, task.Variants})
+					if err != nil {
+						return nil, err
+					}
+					for _, variant := range variants {
+						if variant == "" && len(variants) > 1 {
+							continue
+						}
+						job := p.newJob(b, sys, suite, task, variant)
+						if !filter.Pass(job.Name, 1) {
+							continue
+						}
+						job.manual = [4]bool{b.Manual, sys.Manual, suite.Manual, task.Manual}
+						for i, m := range job.manual {
+							onlyManual[i] = onlyManual[i] && m
+						}
+						jobs = append(jobs, job)
 					}
 				}
-				env, err := host.eval(env)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", name, err)
-				}
-				job := &Job{Name: name, Suite: suite, Task: task, Variant: variant, Env: env.Variant(variant)}
-				if len(filters) > 0 && !matchAny(filters, bname, sname, task.Name, variant) {
-					continue
-				}
-				jobs = append(jobs, job)
-				if t.Backend == nil || !t.Backend.Manual {
-					manual["backend"] = false
-				}
-				if !t.System.Manual {
-					manual["system"] = false
-				}
-				if !suite.Manual {
-					manual["suite"] = false
-				}
-				if !task.Manual {
-					manual["task"] = false
-				}
 			}
 		}
 	}
-	// A manual backend, system, suite or task runs only when selected and when the
-	// selection matches nothing that is not manual (spread's rule).
 	var out []*Job
 	for _, job := range jobs {
-		if (!manual["backend"] && t.Backend != nil && t.Backend.Manual) ||
-			(!manual["system"] && t.System.Manual) ||
-			(!manual["suite"] && job.Suite.Manual) ||
-			(!manual["task"] && job.Task.Manual) {
-			continue
+		keep := true
+		for level, m := range job.manual {
+			keep = keep && (!m || onlyManual[level])
 		}
-		out = append(out, job)
+		if keep {
+			out = append(out, job)
+		}
 	}
 	if len(out) == 0 {
-		if len(filters) > 0 {
-			return nil, fmt.Errorf("nothing matches the selection %q on %s:%s", strings.Join(filters, " "), bname, sname)
+		if filter != nil {
+			return nil, fmt.Errorf("nothing matches the selection %q", strings.Join(args, " "))
 		}
-		return nil, fmt.Errorf("cannot find any tasks for %s:%s", bname, sname)
+		return nil, fmt.Errorf("cannot find any tasks")
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// matchAny reports whether any filter selects the job with these name components.
-// A filter is one or more colon-separated parts, each matching a later component
-// than the previous one: exactly, with "..." as a wildcard, or, for the task, a
-// part of its name that starts or ends with a slash.
-func matchAny(filters []string, backend, system, task, variant string) bool {
-	components := []string{backend, system, task, variant}
-	for _, f := range filters {
-		next := 0
-		ok := true
-		for _, part := range strings.Split(f, ":") {
-			found := false
-			for next < len(components) {
-				c := components[next]
-				next++
-				if matchComponent(part, c, next-1 == 2) {
-					found = true
-					break
-				}
-			}
-			if !found {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
+func (p *Project) newJob(b *Backend, sys *System, suite *Suite, task *Task, variant string) *Job {
+	name := b.Name + ":" + sys.Name + ":" + task.Name
+	if variant != "" {
+		name += ":" + variant
+	}
+	env := NewEnv(
+		"SPREAD_JOB", name,
+		"SPREAD_PROJECT", p.Name,
+		"SPREAD_PATH", p.Path,
+		"SPREAD_BACKEND", b.Name,
+		"SPREAD_SYSTEM", sys.Name,
+		"SPREAD_SUITE", suite.Name,
+		"SPREAD_TASK", task.Name,
+		"SPREAD_VARIANT", variant,
+		"SPREAD_SAMPLE", "1",
+	)
+	for _, level := range []*Env{p.Env, b.Env, sys.Env, suite.Env, task.Env} {
+		for _, k := range level.Keys() {
+			env.Set(k, level.Get(k))
 		}
 	}
-	return false
+	return &Job{Name: name, Backend: b.Name, System: sys.Name, Suite: suite, Task: task, Variant: variant, raw: env}
 }
 
-func matchComponent(part, component string, isTask bool) bool {
-	if part == component {
-		return true
+// Jobs returns the jobs of ListJobs(t.Host, args) that run on the target, with their
+// environment, suite by suite (spread's runner stays in a suite while it has jobs
+// there; it shuffles them, this runner keeps name order). When args select jobs, none
+// of them on the target, the list is empty and the error nil: spread would run nothing
+// there either. With no args, a target without jobs is an error.
+func (p *Project) Jobs(t Target, args []string) ([]*Job, error) {
+	all, err := p.ListJobs(t.Host, args)
+	if err != nil {
+		return nil, err
 	}
-	if strings.Contains(part, "...") {
-		re := "^" + strings.ReplaceAll(regexp.QuoteMeta(part), regexp.QuoteMeta("..."), ".*") + "$"
-		if regexp.MustCompile(re).MatchString(component) {
-			return true
+	host := &hostEvaluator{cache: map[string]string{}}
+	var jobs []*Job
+	for _, job := range all {
+		if job.Backend != t.backend() || job.System != t.System.Name {
+			continue
 		}
+		env, err := host.eval(job.raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", job.Name, err)
+		}
+		job.Env = env.Variant(job.Variant)
+		jobs = append(jobs, job)
 	}
-	if isTask && (strings.HasPrefix(part, "/") || strings.HasSuffix(part, "/")) {
-		return strings.Contains(component, part)
+	if len(jobs) == 0 && len(args) == 0 {
+		return nil, fmt.Errorf("cannot find any tasks for %s:%s", t.backend(), t.System.Name)
 	}
-	return false
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].Suite.Name < jobs[j].Suite.Name })
+	return jobs, nil
 }
 
-// killTimeout is the first timeout set from the task up to the project, spread's
-// default of 15 minutes otherwise; -1 means none.
+// killTimeout is the first timeout set, from the script's own level up to the
+// project, spread's default of 15 minutes otherwise.
 func killTimeout(timeouts ...time.Duration) time.Duration {
 	for _, t := range timeouts {
 		if t != 0 {

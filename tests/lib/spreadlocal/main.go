@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	spreadlocal [-C DIR] [-list] [-v] [FILTER...]
+//	spreadlocal [-C DIR] [-list | -list-all] [-v] [FILTER...]
 //	    run on this machine as backend "host", system from /etc/os-release; the
 //	    project is copied to a fresh directory instead of spread.yaml's path (the
 //	    machine is shared), and one host run at a time holds /run/spreadlocal.lock
@@ -15,6 +15,11 @@
 //	    allocate with the adhoc backend's script, send the project to its path,
 //	    run every script as CMD ARGS /bin/bash -s (with $SPREAD_SYSTEM_ADDRESS
 //	    expanded in ARGS), discard at the end
+//
+// -list prints the jobs a run would run on its target; -list-all every job of every
+// backend and system, the host's included, as `spread -list` prints them for the
+// project with the host added as one more adhoc backend. docs/spread.md says what the
+// runner implements of spread and what it refuses.
 package main
 
 import (
@@ -48,6 +53,7 @@ func run(args []string, stdout io.Writer) error {
 	systemName := fs.String("system", "", "system of the backend (default: the host's, or the backend's only system)")
 	execCmd := fs.String("exec", "", "command that runs its arguments on the allocated system (adhoc backends)")
 	list := fs.Bool("list", false, "list the jobs and exit")
+	listAll := fs.Bool("list-all", false, "list the jobs of every backend and system (the host's included) and exit")
 	verbose := fs.Bool("v", false, "show the output of every script")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,9 +66,22 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *listAll && *backendName != HostBackend {
+		return fmt.Errorf("cannot use -backend with -list-all, which lists every backend (-system names this machine's system)")
+	}
 	target, err := pickTarget(p, *backendName, *systemName)
 	if err != nil {
 		return err
+	}
+	if *listAll {
+		jobs, err := p.ListJobs(target.Host, fs.Args())
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			fmt.Fprintln(stdout, j.Name)
+		}
+		return nil
 	}
 	if target.Backend != nil && *execCmd == "" && !*list {
 		return fmt.Errorf("backend %s: -exec must say how to run commands on its systems", target.Backend.Name)
@@ -83,6 +102,14 @@ func run(args []string, stdout io.Writer) error {
 	jobs, err := p.Jobs(target, fs.Args())
 	if err != nil {
 		return err
+	}
+	if len(jobs) == 0 && *list {
+		return nil
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintf(stdout, "nothing to run on %s:%s: the jobs %q selects run elsewhere (-list-all shows them)\n",
+			target.backend(), target.System.Name, strings.Join(fs.Args(), " "))
+		return nil
 	}
 	if *list {
 		for _, j := range jobs {
@@ -136,6 +163,9 @@ func run(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// pickTarget returns the target the flags name. The host's system is named from
+// /etc/os-release unless -system names it; when the target is another backend and
+// this machine cannot be named, the jobs are listed in spread's own view.
 func pickTarget(p *Project, backendName, systemName string) (Target, error) {
 	if backendName == HostBackend {
 		if systemName == "" {
@@ -144,7 +174,10 @@ func pickTarget(p *Project, backendName, systemName string) (Target, error) {
 				return Target{}, err
 			}
 		}
-		return Target{System: &System{Name: systemName}}, nil
+		if !validSystem.MatchString(systemName) {
+			return Target{}, fmt.Errorf("invalid system name for this machine: %q", systemName)
+		}
+		return Target{System: &System{Name: systemName}, Host: systemName}, nil
 	}
 	b := p.Backends[backendName]
 	if b == nil {
@@ -163,7 +196,11 @@ func pickTarget(p *Project, backendName, systemName string) (Target, error) {
 	if sys == nil {
 		return Target{}, fmt.Errorf("backend %s has no system %q", b.Name, systemName)
 	}
-	return Target{Backend: b, System: sys}, nil
+	host, _ := hostSystem("/etc/os-release")
+	if !validSystem.MatchString(host) {
+		host = ""
+	}
+	return Target{Backend: b, System: sys, Host: host}, nil
 }
 
 // hostSystem names this machine as spread's systems do: ID-VERSION_ID-64 on amd64
@@ -252,7 +289,7 @@ func allocate(ctx context.Context, p *Project, t Target, log io.Writer) (string,
 	env := append(os.Environ(), "SPREADLOCAL_ADDRESS_FILE="+f.Name(),
 		"SPREAD_BACKEND="+t.Backend.Name, "SPREAD_SYSTEM="+t.System.Name,
 		"SPREAD_PASSWORD="+hex.EncodeToString(pass))
-	if err := adhocScript(ctx, p.Dir, env, t.Backend.Allocate, log); err != nil {
+	if err := adhocScript(ctx, t.Backend, p.Dir, env, t.Backend.Allocate, log); err != nil {
 		return "", fmt.Errorf("cannot allocate %s:%s: %w", t.Backend.Name, t.System.Name, err)
 	}
 	addr, err := os.ReadFile(f.Name())
@@ -269,13 +306,15 @@ func discard(p *Project, t Target, addr string, log io.Writer) {
 	fmt.Fprintf(log, "discarding %s:%s (%s) ...\n", t.Backend.Name, t.System.Name, addr)
 	env := append(os.Environ(), "SPREAD_BACKEND="+t.Backend.Name, "SPREAD_SYSTEM="+t.System.Name,
 		"SPREAD_SYSTEM_ADDRESS="+addr)
-	if err := adhocScript(context.Background(), p.Dir, env, t.Backend.Discard, log); err != nil {
+	if err := adhocScript(context.Background(), t.Backend, p.Dir, env, t.Backend.Discard, log); err != nil {
 		fmt.Fprintf(log, "cannot discard %s:%s: %v\n", t.Backend.Name, t.System.Name, err)
 	}
 }
 
-func adhocScript(ctx context.Context, dir string, env []string, script string, log io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, killTimeout())
+// adhocScript runs allocate or discard on this machine, killed after the backend's
+// kill-timeout (spread's adhoc provider).
+func adhocScript(ctx context.Context, b *Backend, dir string, env []string, script string, log io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, killTimeout(b.KillTimeout))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/bash", "-c", adhocHelpers+script)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, log, log

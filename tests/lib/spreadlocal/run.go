@@ -53,18 +53,27 @@ func (c *CommandExecutor) Run(ctx context.Context, argv []string, stdin io.Reade
 	}
 }
 
+// scriptHelpers are the functions spread defines in every script it runs on a test
+// system (spread/client.go): ERROR and MATCH/NOMATCH as spread's (MATCH: grep -q -E
+// over all of stdin, its arguments passed to grep; on failure the input on stderr),
+// REBOOT failing the script: a local run cannot reboot its system.
+const scriptHelpers = `REBOOT() { { set +xu; } 2>/dev/null; echo "spreadlocal: REBOOT is not implemented by the local runner" >&2; exit 1; }
+ERROR() { { set +xu; } 2>/dev/null; [ -z "${1:-}" ] && echo '<ERROR>' || echo "<ERROR $*>"; exit 213; }
+MATCH() ( { set +xu; } 2>/dev/null; [ ${#@} -gt 0 ] || { echo "error: missing regexp argument"; return 1; }; local stdin="$(cat)"; grep -q -E "$@" <<< "$stdin" || { res=$?; echo "grep error: pattern not found, got:
+$stdin" >&2; if [ $res != 1 ]; then echo "unexpected grep exit status: $res"; fi; return 1; }; )
+NOMATCH() ( { set +xu; } 2>/dev/null; [ ${#@} -gt 0 ] || { echo "error: missing regexp argument"; return 1; }; local stdin="$(cat)"; if echo "$stdin" | grep -q -E "$@"; then echo "NOMATCH pattern='$@' found in:
+$stdin" >&2; return 1; fi; )
+`
+
 // scriptText wraps a spread script as spread does on the test system: `set -eu`, the
 // working directory, spread's helper functions, the job's environment exported in
 // order (values expanded there by the shell), tracing, and the script in a subshell
-// with stdin from /dev/null. REBOOT fails: a local run cannot reboot its system.
+// with stdin from /dev/null.
 func scriptText(script, dir string, env *Env) string {
 	var b strings.Builder
 	b.WriteString("set -eu\n")
 	fmt.Fprintf(&b, "cd %q\n", dir)
-	b.WriteString(`REBOOT() { { set +xu; } 2>/dev/null; echo "spreadlocal: REBOOT is not implemented by the local runner" >&2; exit 1; }` + "\n")
-	b.WriteString(`ERROR() { { set +xu; } 2>/dev/null; [ -z "${1:-}" ] && echo '<ERROR>' || echo "<ERROR $*>"; exit 213; }` + "\n")
-	b.WriteString(`MATCH() ( { set +xu; } 2>/dev/null; [ ${#@} -gt 0 ] || { echo "error: missing regexp argument"; return 1; }; local stdin="$(cat)"; grep -q -E "$@" <<< "$stdin" || { res=$?; echo "grep error: pattern not found, got:` + "\n" + `$stdin" >&2; if [ $res != 1 ]; then echo "unexpected grep exit status: $res"; fi; return 1; }; )` + "\n")
-	b.WriteString(`NOMATCH() ( { set +xu; } 2>/dev/null; [ ${#@} -gt 0 ] || { echo "error: missing regexp argument"; return 1; }; local stdin="$(cat)"; if echo "$stdin" | grep -q -E "$@"; then echo "NOMATCH pattern='$*' found in:` + "\n" + `$stdin" >&2; return 1; fi; )` + "\n")
+	b.WriteString(scriptHelpers)
 	b.WriteString("export DEBIAN_FRONTEND=noninteractive\nexport DEBIAN_PRIORITY=critical\n")
 	b.WriteString("export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin\n")
 	for _, k := range env.Keys() {
@@ -132,8 +141,12 @@ func (r *Runner) Run(ctx context.Context, jobs []*Job) *Result {
 	first, last := jobs[0], jobs[len(jobs)-1]
 	// An interrupted run still restores what it prepared.
 	restoreCtx := context.WithoutCancel(ctx)
+	// A script's kill-timeout is the first one set from its own level up to the
+	// project's (spread's Job.KillTimeoutFor): the project's scripts take pkill, the
+	// others the levels below the backend (timeouts), then bkill and pkill.
+	pkill := p.KillTimeout
 	runIn := func(ctx context.Context, what string, job *Job, dir, script, debug string, timeouts ...time.Duration) bool {
-		return r.script(ctx, what, job, dir, script, debug, killTimeout(append(timeouts, bkill, p.KillTimeout)...))
+		return r.script(ctx, what, job, dir, script, debug, killTimeout(append(timeouts, bkill, pkill)...))
 	}
 	run := func(what string, job *Job, dir, script, debug string, timeouts ...time.Duration) bool {
 		return runIn(ctx, what, job, dir, script, debug, timeouts...)
@@ -143,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, jobs []*Job) *Result {
 	}
 	root := p.Path
 	broken := false
-	if !run("prepare project", first, root, p.Scripts.Prepare, p.Scripts.Debug) ||
+	if !r.script(ctx, "prepare project", first, root, p.Scripts.Prepare, p.Scripts.Debug, killTimeout(pkill)) ||
 		!run("prepare backend", first, root, bs.Prepare, bs.Debug) {
 		res.Broken = append(res.Broken, "project prepare")
 		broken = true
@@ -203,7 +216,7 @@ func (r *Runner) Run(ctx context.Context, jobs []*Job) *Result {
 	}
 	endSuite()
 	if !restore("restore backend", last, root, bs.Restore, bs.Debug) ||
-		!restore("restore project", last, root, p.Scripts.Restore, p.Scripts.Debug) {
+		!r.script(restoreCtx, "restore project", last, root, p.Scripts.Restore, p.Scripts.Debug, killTimeout(pkill)) {
 		res.Broken = append(res.Broken, "project restore")
 	}
 	return res
@@ -236,7 +249,7 @@ func (r *Runner) script(ctx context.Context, what string, job *Job, dir, script,
 	}
 	fmt.Fprintf(r.Log, "-----\n")
 	if debug != "" {
-		dout, derr := r.runScript(ctx, debug, dir, job.Env, 5*time.Minute)
+		dout, derr := r.runScript(ctx, debug, dir, job.Env, timeout)
 		fmt.Fprintf(r.Log, "debug %s:\n-----\n%s-----\n", job.Name, dout)
 		if derr != nil {
 			fmt.Fprintf(r.Log, "debug script failed: %v\n", derr)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,100 +11,6 @@ import (
 	"testing"
 	"time"
 )
-
-// writeProject writes files (path relative to a new directory: content) and returns
-// the directory. spread.yaml's path is set to that directory, so scripts run there.
-func writeProject(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		content = strings.ReplaceAll(content, "@DIR@", dir)
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-const minimalSpread = `
-project: demo
-path: @DIR@
-backends:
-    adhoc:
-        allocate: ADDRESS localhost
-        systems: [debian-12-64, ubuntu-16.04-64]
-suites:
-    tests/:
-        summary: demo suite
-`
-
-func hostTarget(system string) Target { return Target{System: &System{Name: system}} }
-
-func load(t *testing.T, dir string) *Project {
-	t.Helper()
-	p, err := LoadProject(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func runJobs(t *testing.T, p *Project, target Target, filters ...string) (*Result, string) {
-	t.Helper()
-	jobs, err := p.Jobs(target, filters)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log bytes.Buffer
-	r := &Runner{Project: p, Target: target, Exec: &CommandExecutor{}, Log: &log}
-	return r.Run(context.Background(), jobs), log.String()
-}
-
-func readLines(t *testing.T, path string) []string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Fields(string(data))
-}
-
-func TestUnimplementedKeysAreRefused(t *testing.T) {
-	cases := []struct {
-		files map[string]string
-		where string
-		key   string
-	}{
-		{map[string]string{"spread.yaml": minimalSpread + "include: [src/*]\n"}, "spread.yaml", "include"},
-		{map[string]string{"spread.yaml": minimalSpread + "        priority: 10\n"}, "suite tests/", "priority"},
-		{map[string]string{"spread.yaml": minimalSpread, "tests/a/task.yaml": "summary: a\nexecute: true\nartifacts: [x]\n"}, "tests/a/task.yaml", "artifacts"},
-		{map[string]string{"spread.yaml": minimalSpread, "tests/a/task.yaml": "summary: a\nexecute: true\nwarn-timeout: 1m\n"}, "tests/a/task.yaml", "warn-timeout"},
-		{map[string]string{"spread.yaml": strings.Replace(minimalSpread, "allocate: ADDRESS localhost", "allocate: x\n        repack: y", 1)}, "backend adhoc", "repack"},
-	}
-	for _, c := range cases {
-		_, err := LoadProject(writeProject(t, c.files))
-		var ni *NotImplementedError
-		if !errors.As(err, &ni) || ni.Where != c.where || ni.Key != c.key {
-			t.Errorf("want key %q refused in %s, got %v", c.key, c.where, err)
-		}
-	}
-}
-
-func TestProvisioningKeysAreAccepted(t *testing.T) {
-	dir := writeProject(t, map[string]string{
-		"spread.yaml": strings.Replace(minimalSpread, "systems: [debian-12-64, ubuntu-16.04-64]",
-			"key: \"$(HOST: echo k)\"\n        location: x/y\n        systems:\n            - ubuntu-16.04-64:\n                username: ubuntu\n                password: ubuntu\n                workers: 2", 1),
-		"tests/a/task.yaml": "summary: a\nexecute: true\n",
-	})
-	p := load(t, dir)
-	if got := p.Backends["adhoc"].SystemNames; !reflect.DeepEqual(got, []string{"ubuntu-16.04-64"}) {
-		t.Errorf("systems: %v", got)
-	}
-}
 
 // The example of spread's README: variants cascade from the suite and the task, and a
 // variant value wins over the bare one.
@@ -151,61 +56,6 @@ func TestHostCommandsRunOnTheHost(t *testing.T) {
 	if res, log := runJobs(t, load(t, dir), hostTarget("debian-12-64")); !res.OK() {
 		t.Fatalf("run failed: %+v\n%s", res, log)
 	}
-}
-
-const orderSpread = `
-project: demo
-path: @DIR@
-environment:
-    LOG: @DIR@/log
-prepare: echo project-prepare >>$LOG
-restore: echo project-restore >>$LOG
-prepare-each: echo project-prepare-each >>$LOG
-restore-each: echo project-restore-each >>$LOG
-debug-each: echo project-debug-each >>$LOG
-backends:
-    nspawn:
-        type: adhoc
-        allocate: ADDRESS localhost
-        prepare: echo backend-prepare >>$LOG
-        restore: echo backend-restore >>$LOG
-        prepare-each: echo backend-prepare-each >>$LOG
-        restore-each: echo backend-restore-each >>$LOG
-        systems: [debian-12-64]
-suites:
-    one/:
-        summary: first
-        prepare: echo one-prepare $(basename $PWD) >>$LOG
-        restore: echo one-restore >>$LOG
-        prepare-each: echo one-prepare-each >>$LOG
-        restore-each: echo one-restore-each >>$LOG
-        debug-each: echo one-debug-each >>$LOG
-    two/:
-        summary: second
-        prepare: echo two-prepare >>$LOG
-        restore: echo two-restore >>$LOG
-`
-
-func orderTask(name string, fail bool) string {
-	execute := "echo " + name + "-execute >>$LOG"
-	if fail {
-		execute += "\nfalse\necho not-reached >>$LOG"
-	}
-	return "summary: " + name + "\nprepare: echo " + name + "-prepare >>$LOG\nexecute: |\n" +
-		indent(execute) + "restore: echo " + name + "-restore >>$LOG\ndebug: echo " + name + "-debug >>$LOG\n"
-}
-
-func indent(s string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(s, "\n") {
-		b.WriteString("    " + l + "\n")
-	}
-	return b.String()
-}
-
-func nspawnTarget(p *Project) Target {
-	b := p.Backends["nspawn"]
-	return Target{Backend: b, System: b.Systems["debian-12-64"]}
 }
 
 func TestScriptsRunInSpreadsOrder(t *testing.T) {
@@ -326,82 +176,6 @@ func TestKillTimeout(t *testing.T) {
 	}
 }
 
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-func TestSystemsBackendsAndManual(t *testing.T) {
-	dir := writeProject(t, map[string]string{
-		"spread.yaml":            minimalSpread,
-		"tests/all/task.yaml":    "summary: x\nexecute: true\n",
-		"tests/not16/task.yaml":  "summary: x\nsystems: [-ubuntu-16.04-*]\nexecute: true\n",
-		"tests/only16/task.yaml": "summary: x\nsystems: [ubuntu-16.04-64]\nexecute: true\n",
-		"tests/nohost/task.yaml": "summary: x\nbackends: [-host]\nexecute: true\n",
-		"tests/manual/task.yaml": "summary: x\nmanual: true\nexecute: true\n",
-	})
-	p := load(t, dir)
-	names := func(target Target, filters ...string) []string {
-		jobs, err := p.Jobs(target, filters)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, j := range jobs {
-			out = append(out, j.Task.Name)
-		}
-		return out
-	}
-	b := p.Backends["adhoc"]
-	if got := names(Target{Backend: b, System: b.Systems["ubuntu-16.04-64"]}); !reflect.DeepEqual(got, []string{"tests/all", "tests/nohost", "tests/only16"}) {
-		t.Errorf("ubuntu-16.04: %v", got)
-	}
-	if got := names(hostTarget("debian-12-64")); !reflect.DeepEqual(got, []string{"tests/all", "tests/not16"}) {
-		t.Errorf("host debian-12: %v", got)
-	}
-	if got := names(hostTarget("debian-12-64"), "/manual"); !reflect.DeepEqual(got, []string{"tests/manual"}) {
-		t.Errorf("a manual task runs when selected: %v", got)
-	}
-	if got := names(hostTarget("debian-12-64"), "host:tests/..."); len(got) != 2 {
-		t.Errorf("a selection matching other tasks leaves the manual one out: %v", got)
-	}
-	if _, err := p.Jobs(hostTarget("debian-12-64"), []string{"nomatch"}); err == nil {
-		t.Errorf("an empty selection is an error")
-	}
-}
-
-func TestCascade(t *testing.T) {
-	base := selector{"backend", []string{"ubuntu-16.04-64", "ubuntu-18.04-64", "debian-12-64"}}
-	cases := []struct {
-		levels []selector
-		want   []string
-	}{
-		{[]selector{base}, []string{"debian-12-64", "ubuntu-16.04-64", "ubuntu-18.04-64"}},
-		{[]selector{base, {"suite", []string{"-ubuntu-*"}}}, []string{"debian-12-64"}},
-		{[]selector{base, {"suite", []string{"ubuntu-16.04-64", "ubuntu-18.04-64"}}, {"task", []string{"-ubuntu-18.04-64"}}}, []string{"ubuntu-16.04-64"}},
-		{[]selector{base, {"suite", []string{"debian-12-64"}}, {"task", []string{"+ubuntu-18.04-64"}}}, []string{"debian-12-64", "ubuntu-18.04-64"}},
-	}
-	for _, c := range cases {
-		got, err := cascade("systems", c.levels...)
-		if err != nil || !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%v: got %v, %v; want %v", c.levels, got, err, c.want)
-		}
-	}
-	if _, err := cascade("systems", base, selector{"task", []string{"-a", "b"}}); err == nil {
-		t.Errorf("delta and plain in one list must be refused")
-	}
-}
-
-func TestHostSystem(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "os-release")
-	os.WriteFile(f, []byte("PRETTY_NAME=\"Ubuntu 18.04.6 LTS\"\nID=ubuntu\nVERSION_ID=\"18.04\"\n"), 0o644)
-	if got, err := hostSystem(f); err != nil || got != "ubuntu-18.04-64" {
-		t.Errorf("got %q, %v", got, err)
-	}
-}
-
 // The runner's entry point: the adhoc backend's allocate script gives an address,
 // the project is sent to spread.yaml's path through -exec, and discard runs.
 func TestAdhocBackendThroughExec(t *testing.T) {
@@ -476,5 +250,18 @@ func TestInterruptedRunStillRestores(t *testing.T) {
 		if !slices.Contains(got, want) {
 			t.Errorf("%s did not run after the interruption: %v", want, got)
 		}
+	}
+}
+
+// The project's scripts take the project's kill-timeout only, not the backend's
+// (spread's Job.KillTimeoutFor).
+func TestProjectScriptsIgnoreTheBackendsKillTimeout(t *testing.T) {
+	spreadYAML := strings.Replace(orderSpread, "prepare: echo project-prepare >>$LOG\n", "prepare: sleep 1.5\n", 1)
+	spreadYAML = strings.Replace(spreadYAML, "        prepare: echo backend-prepare >>$LOG\n",
+		"        prepare: echo backend-prepare >>$LOG\n        kill-timeout: 1s\n", 1)
+	dir := writeProject(t, map[string]string{"spread.yaml": spreadYAML, "one/a/task.yaml": "summary: a\nexecute: true\n", "two/b/task.yaml": "summary: b\nexecute: true\n"})
+	p := load(t, dir)
+	if res, log := runJobs(t, p, nspawnTarget(p)); !res.OK() {
+		t.Errorf("the project prepare was killed after the backend's timeout: %+v\n%s", res, log)
 	}
 }
