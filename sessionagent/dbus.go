@@ -94,12 +94,16 @@ func (a *Agent) notifier(ctx context.Context) (Notifier, error) {
 func (a *Agent) runBus(ctx context.Context) {
 	defer close(a.bus.ready)
 	var mgr *notification.Manager
+	m := notification.New(notification.Config{AppID: BusName})
 	bus, err := sessionbus.Connect(ctx, sessionbus.Config{
 		Address: a.cfg.SessionBusAddress,
 		Name:    BusName,
-		Export: []sessionbus.Exporter{func(conn *dbus.Conn) (err error) {
-			mgr, err = notification.New(ctx, conn, notification.Config{AppID: BusName})
-			return err
+		Export: []sessionbus.Exporter{func(conn *dbus.Conn) error {
+			if err := m.Start(ctx, conn); err != nil {
+				return err
+			}
+			mgr = m
+			return nil
 		}},
 	})
 	if err != nil {
