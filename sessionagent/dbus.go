@@ -33,7 +33,8 @@ const (
 //   - or gets the live connection from (*Agent).SessionBus in a handler;
 //   - keeps the agent from exiting as idle while it has work pending with
 //     a.idle.AddSource (internal/idle), bounding its own time;
-//   - answers its errors as *apierror.Error (see errors.go for the statuses).
+//   - answers its errors as ResponseForError reads them (errors.go: *apierror.Error,
+//     or *notification.Error for the notification backend).
 type sessionBus struct {
 	ready chan struct{}
 	// Set before ready is closed: the bus and the backends started on it, or why
