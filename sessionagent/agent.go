@@ -67,6 +67,9 @@ func New(cfg Config) *Agent {
 		work: newServiceWork(),
 	}
 	a.sessionInfo = sync.OnceValue(a.encodeSessionInfo)
+	if n := cfg.Notifications; n != nil {
+		a.idle.AddSource(n.BusyUntil)
+	}
 	return a
 }
 

@@ -71,8 +71,13 @@ type Config struct {
 	MaxConns int
 
 	// Services controls the session's services; nil means the service endpoints
-	// answer that service control is not available.
+	// answer that service control is not available. NewBackends builds it and
+	// Notifications for a user's session.
 	Services ServiceBackend
+	// Notifications shows the user's notifications; nil means the notification
+	// endpoints answer that notifications are not available. A BusBackend is started
+	// on the session bus when the agent joins it.
+	Notifications NotificationBackend
 
 	// SessionBusAddress is the D-Bus address of the session bus on which the agent
 	// owns BusName; empty means sessionbus.Address() ($DBUS_SESSION_BUS_ADDRESS, else
@@ -80,9 +85,6 @@ type Config struct {
 	// never launched.
 	SessionBusAddress string
 
-	// Notifier shows notifications; nil means a notification manager on the session
-	// bus, set up when the agent starts.
-	Notifier Notifier
 	// DesktopDir is where the desktop entries of snap apps are read, for the name and
 	// icon of a busy app; empty means snaprefresh.DefaultDesktopDir.
 	DesktopDir string

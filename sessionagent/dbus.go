@@ -8,7 +8,6 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/snapcore-ng/usersession-agent/desktop/notification"
 	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/internal/sessionbus"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -24,89 +23,83 @@ const (
 	BusWaitTimeout = sessionbus.DefaultTimeout + time.Second
 )
 
-// errNoBus says the agent has no session bus (none found, unreachable, its name
-// taken, or not up in time); it is answered 503, kind no-session-bus.
-var errNoBus = errors.New("no session bus")
-
 // sessionBus is the agent's one connection to the session bus, which Run sets up off
 // the path of the first request and closes on exit. Whoever needs it waits on ready.
 //
 // A part of the agent that needs the bus (see package sessionbus):
-//   - exports its objects in an Exporter that runBus lists, so that they are there
-//     before BusName is requested;
-//   - gets the live connection from (*Agent).SessionBus in a handler;
+//   - is a backend that implements BusBackend, which runBus starts on the connection
+//     before BusName is requested, so that its objects are there for a caller
+//     activated by the name;
+//   - or gets the live connection from (*Agent).SessionBus in a handler;
 //   - keeps the agent from exiting as idle while it has work pending with
 //     a.idle.AddSource (internal/idle), bounding its own time;
-//   - answers its errors as *apierror.Error (see errors.go for the statuses).
+//   - answers its errors as ResponseForError reads them (errors.go: *apierror.Error,
+//     or *notification.Error for the notification backend).
 type sessionBus struct {
 	ready chan struct{}
-	// Set before ready is closed: the bus and the notifier on it, or why there is none
-	// (wrapping errNoBus).
-	bus      *sessionbus.Bus
-	notifier *notification.Manager
-	err      error
+	// Set before ready is closed: the bus and the backends started on it, or why
+	// there is none (noSessionBus).
+	bus     *sessionbus.Bus
+	started []BusBackend
+	err     error
 }
 
 // SessionBus returns the agent's live session bus connection, which owns BusName,
 // waiting for it to be set up for at most BusWaitTimeout (or until ctx ends). Callers
-// share it and must not close it. Without a bus the error is an *apierror.Error of kind
-// no-session-bus, which a handler answers with ResponseForError (503).
+// share it and must not close it. Without a bus the error is the one answer for that
+// (noSessionBus), which a handler answers with ResponseForError (503).
 func (a *Agent) SessionBus(ctx context.Context) (*dbus.Conn, error) {
-	if err := a.waitBus(ctx); err != nil {
-		return nil, &apierror.Error{Kind: wire.ErrorKindNoSessionBus, Message: "cannot use the session bus: " + err.Error(), Err: err}
-	}
-	return a.bus.bus.Conn(), nil
-}
-
-// waitBus waits, within ctx and at most BusWaitTimeout, for the bus to be set up, and
-// returns why there is none (wrapping errNoBus).
-func (a *Agent) waitBus(ctx context.Context) error {
 	timer := time.NewTimer(BusWaitTimeout)
 	defer timer.Stop()
 	select {
 	case <-a.bus.ready:
-		return a.bus.err
+		if a.bus.err != nil {
+			return nil, a.bus.err
+		}
+		return a.bus.bus.Conn(), nil
 	case <-ctx.Done():
-		return fmt.Errorf("%w: not up before the request ended", errNoBus)
+		return nil, noSessionBus("not up before the request ended", ctx.Err())
 	case <-timer.C:
-		return fmt.Errorf("%w: not up within %v", errNoBus, BusWaitTimeout)
+		return nil, noSessionBus(fmt.Sprintf("not up within %v", BusWaitTimeout), nil)
 	}
 }
 
-// notifier returns the agent's Notifier: Config.Notifier, else the one on the
-// session bus, waiting for the bus as SessionBus does. Without a bus the error wraps
-// errNoBus.
-func (a *Agent) notifier(ctx context.Context) (Notifier, error) {
-	if a.cfg.Notifier != nil {
-		return a.cfg.Notifier, nil
-	}
-	if err := a.waitBus(ctx); err != nil {
-		return nil, fmt.Errorf("cannot show notifications: %w", err)
-	}
-	return a.bus.notifier, nil
+// noSessionBus is the answer to every request that needs the session bus while the
+// agent has none (none found, unreachable, its name taken, or not up in time): 503,
+// kind no-session-bus.
+func noSessionBus(why string, err error) *apierror.Error {
+	return &apierror.Error{Kind: wire.ErrorKindNoSessionBus, Message: "cannot use the session bus: " + why, Err: err}
 }
 
-// runBus joins the session bus: it exports the agent's objects (the notification
-// manager's org.freedesktop.Application), then owns BusName, and makes the bus
-// available to SessionBus. Without a bus, or with the name taken, it logs why: unlike
-// snapd's agent, this one still serves its REST API, which is what root uses; the
-// endpoints that need the bus then answer no-session-bus. leaveBus closes it.
+// runBus joins the session bus: it starts the backends that live on it (the
+// notification manager exports its org.freedesktop.Application), then owns BusName,
+// and makes the bus available to SessionBus. Without a bus, or with the name taken, it
+// logs why: unlike snapd's agent, this one still serves its REST API, which is what
+// root uses; the endpoints that need the bus then answer no-session-bus. leaveBus
+// closes it.
 func (a *Agent) runBus(ctx context.Context) {
 	defer close(a.bus.ready)
-	var mgr *notification.Manager
+	var started []BusBackend
+	var exports []sessionbus.Exporter
+	if b, ok := a.cfg.Notifications.(BusBackend); ok {
+		exports = append(exports, func(conn *dbus.Conn) error {
+			if err := b.Start(ctx, conn); err != nil {
+				return err
+			}
+			started = append(started, b)
+			return nil
+		})
+	}
 	bus, err := sessionbus.Connect(ctx, sessionbus.Config{
 		Address: a.cfg.SessionBusAddress,
 		Name:    BusName,
-		Export: []sessionbus.Exporter{func(conn *dbus.Conn) (err error) {
-			mgr, err = notification.New(ctx, conn, notification.Config{AppID: BusName})
-			return err
-		}},
+		Export:  exports,
 	})
 	if err != nil {
-		if mgr != nil {
-			mgr.Stop()
+		for _, b := range started {
+			b.Stop()
 		}
-		a.bus.err = fmt.Errorf("%w: %v", errNoBus, err)
+		a.bus.err = noSessionBus(err.Error(), err)
 		var taken *sessionbus.NameTakenError
 		switch {
 		case errors.Is(err, sessionbus.ErrNoBus):
@@ -119,17 +112,19 @@ func (a *Agent) runBus(ctx context.Context) {
 		return
 	}
 	a.log.Debug("claimed the bus name", "name", BusName)
-	a.bus.bus, a.bus.notifier = bus, mgr
-	a.idle.AddSource(mgr.BusyUntil)
+	a.bus.bus, a.bus.started = bus, started
 }
 
-// leaveBus closes the bus, once runBus is done, releasing the name.
+// leaveBus stops the backends on the bus and closes it, once runBus is done,
+// releasing the name.
 func (a *Agent) leaveBus() {
 	<-a.bus.ready
 	if a.bus.bus == nil {
 		return
 	}
-	a.bus.notifier.Stop()
+	for _, b := range a.bus.started {
+		b.Stop()
+	}
 	if err := a.bus.bus.Close(); err != nil {
 		a.log.Debug("cannot close the session bus", "err", err)
 	}

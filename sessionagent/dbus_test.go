@@ -3,9 +3,12 @@ package sessionagent_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,5 +105,56 @@ func TestHandlerWithoutABusIsUnavailable(t *testing.T) {
 	if res := a.errorResult(t); a.rsp.StatusCode != http.StatusServiceUnavailable || res.Kind != wire.ErrorKindNoSessionBus ||
 		!strings.Contains(res.Message, "cannot use the session bus: no session bus") {
 		t.Fatalf("got %d %s", a.rsp.StatusCode, a.body)
+	}
+}
+
+// busBackend records when the agent starts and stops it, and whether the agent owned
+// its name then.
+type busBackend struct {
+	fakeNotifier
+	mu     sync.Mutex
+	events []string
+}
+
+func (b *busBackend) Start(ctx context.Context, conn *dbus.Conn) error {
+	var owned bool
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, sessionagent.BusName).Store(&owned); err != nil {
+		return err
+	}
+	b.record(fmt.Sprintf("start, name owned: %v", owned))
+	return nil
+}
+
+func (b *busBackend) Stop() { b.record("stop") }
+
+func (b *busBackend) record(event string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.events = append(b.events, event)
+}
+
+func (b *busBackend) recorded() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.events)
+}
+
+// A backend on the bus is started before the agent owns its name, called once the
+// bus is up, and stopped when the agent exits.
+func TestBusBackendLivesWithTheAgentsBus(t *testing.T) {
+	t.Parallel()
+	bus := dbustest.Start(t)
+	b := &busBackend{}
+	ta := startAgent(t, sessionagent.Config{SessionBusAddress: bus.Address, Notifications: b})
+	if a := post(ta, wire.PathNotifications, `{"title":"hello"}`); a.rsp.StatusCode != 200 {
+		t.Fatalf("post: %d %s", a.rsp.StatusCode, a.body)
+	}
+	if got, want := b.recorded(), []string{"start, name owned: false"}; !slices.Equal(got, want) {
+		t.Fatalf("while running: %q, want %q", got, want)
+	}
+	ta.cancel()
+	ta.waitExit(10 * time.Second)
+	if got, want := b.recorded(), []string{"start, name owned: false", "stop"}; !slices.Equal(got, want) {
+		t.Fatalf("after the exit: %q, want %q", got, want)
 	}
 }

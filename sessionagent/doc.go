@@ -14,8 +14,14 @@
 // SIGTERM, draining requests in progress in every case. The socket unit starts it again on the next connection.
 //
 // Every endpoint is one line of the route table (api in routes.go); its handlers live in
-// one file per topic (sessioninfo.go, services.go, exit.go, ...). Handlers return a
-// Response built with SyncResponse, or ResponseForError for an error: backends return
-// *apierror.Error (package internal/apierror), whose kind the agent maps to an HTTP
-// status in one table (errors.go). Handlers decode request bodies with DecodeJSONBody.
+// one file per topic (sessioninfo.go, services.go, exit.go, ...). They act through the
+// backends passed in Config (backend.go): Services and Notifications, which
+// NewBackends builds for a user's session and tests replace with fakes; a backend that
+// lives on the session bus (BusBackend) is started on the agent's connection, and
+// while there is none its endpoints get the one no-session-bus answer (dbus.go).
+// Handlers return a Response built with SyncResponse, or ResponseForError for an error:
+// the service backend returns *apierror.Error (package internal/apierror), the
+// notification backend *notification.Error, and errors.go holds both tables, from a
+// notification kind to a wire kind and from a wire kind to an HTTP status. Handlers
+// decode request bodies with DecodeJSONBody.
 package sessionagent

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/snapcore-ng/usersession-agent/desktop/notification"
 	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -30,6 +31,19 @@ var statusByKind = map[string]int{
 	wire.ErrorKindNoNotificationServer: http.StatusServiceUnavailable,
 	wire.ErrorKindNotificationServer:   http.StatusBadGateway,
 	wire.ErrorKindNotificationTimeout:  http.StatusGatewayTimeout,
+}
+
+// kindByNotificationKind is the wire kind of each kind of *notification.Error (whose
+// status is then statusByKind's): the notification backend keeps kinds of its own,
+// since package notification knows nothing of the wire, and they are translated here
+// once. A kind missing here is answered as an internal error.
+var kindByNotificationKind = map[notification.Kind]string{
+	notification.KindInvalid:  wire.ErrorKindBadRequest,
+	notification.KindUnknown:  wire.ErrorKindUnknownNotification,
+	notification.KindTooMany:  wire.ErrorKindTooManyNotifications,
+	notification.KindNoServer: wire.ErrorKindNoNotificationServer,
+	notification.KindServer:   wire.ErrorKindNotificationServer,
+	notification.KindTimeout:  wire.ErrorKindNotificationTimeout,
 }
 
 // statusOverrides are the cases where a kind has another status, chosen by the error's
@@ -60,11 +74,19 @@ func statusFor(e *apierror.Error) int {
 }
 
 // ResponseForError answers err: an *apierror.Error (anywhere in its chain) with the
-// status of its kind (statusFor), its kind, message and value; any other error as an
-// internal error.
+// status of its kind (statusFor), its kind, message and value; a *notification.Error
+// the same way, with the wire kind of its kind (kindByNotificationKind); any other
+// error as an internal error.
 func ResponseForError(err error) Response {
 	if e, ok := errors.AsType[*apierror.Error](err); ok {
 		return errorResponse(e)
+	}
+	if e, ok := errors.AsType[*notification.Error](err); ok {
+		kind, known := kindByNotificationKind[e.Kind]
+		if !known {
+			kind = wire.ErrorKindInternal
+		}
+		return errorResponse(&apierror.Error{Kind: kind, Message: e.Message, Err: err})
 	}
 	return InternalError("%v", err)
 }

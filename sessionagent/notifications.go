@@ -2,8 +2,6 @@ package sessionagent
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -12,16 +10,6 @@ import (
 	"github.com/snapcore-ng/usersession-agent/internal/apierror"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
-
-// Notifier shows the user's notifications and says what became of them;
-// *notification.Manager implements it, unit tests use fakes. Its errors are
-// *notification.Error.
-type Notifier interface {
-	Post(ctx context.Context, id string, msg *notification.Message) (notification.Status, error)
-	Status(id string) (notification.Status, error)
-	Wait(ctx context.Context, id string) (notification.Status, error)
-	Close(ctx context.Context, id string) (notification.Status, error)
-}
 
 func postPendingRefresh(a *Agent, r *http.Request) Response {
 	var info wire.PendingRefreshInfo
@@ -59,13 +47,13 @@ func postNotification(a *Agent, r *http.Request) Response {
 	}
 	msg, err := messageFromWire(n)
 	if err != nil {
-		return notificationResponse(err)
+		return ResponseForError(err)
 	}
 	id := n.Replaces
 	if id == "" {
 		id = notification.NewID()
-	} else if _, err := a.notifierStatus(r.Context(), id); err != nil {
-		return notificationResponse(err)
+	} else if err := a.known(r.Context(), id); err != nil {
+		return ResponseForError(err)
 	}
 	return a.post(r, id, msg)
 }
@@ -95,13 +83,13 @@ func messageFromWire(n wire.Notification) (*notification.Message, error) {
 }
 
 func (a *Agent) post(r *http.Request, id string, msg *notification.Message) Response {
-	n, err := a.notifier(r.Context())
+	n, err := a.notifications(r.Context())
 	if err != nil {
-		return notificationResponse(err)
+		return ResponseForError(err)
 	}
 	st, err := n.Post(r.Context(), id, msg)
 	if err != nil {
-		return notificationResponse(err)
+		return ResponseForError(err)
 	}
 	return SyncResponse(statusToWire(st))
 }
@@ -123,15 +111,15 @@ func getNotification(a *Agent, r *http.Request) Response {
 		}
 		wait = d
 	}
-	n, err := a.notifier(r.Context())
+	n, err := a.notifications(r.Context())
 	if err != nil {
-		return notificationResponse(err)
+		return ResponseForError(err)
 	}
 	ctx, cancel := a.longPoll(r.Context(), wait)
 	defer cancel()
 	st, err := n.Wait(ctx, id)
 	if err != nil {
-		return notificationResponse(err)
+		return ResponseForError(err)
 	}
 	return SyncResponse(statusToWire(st))
 }
@@ -141,24 +129,42 @@ func postNotificationClose(a *Agent, r *http.Request) Response {
 	if err := a.decodeBody(r, &c); err != nil {
 		return ResponseForError(err)
 	}
-	n, err := a.notifier(r.Context())
+	n, err := a.notifications(r.Context())
 	if err != nil {
-		return notificationResponse(err)
+		return ResponseForError(err)
 	}
 	st, err := n.Close(r.Context(), c.ID)
 	if err != nil {
-		return notificationResponse(err)
+		return ResponseForError(err)
 	}
 	return SyncResponse(statusToWire(st))
 }
 
-// notifierStatus is the status of notification id.
-func (a *Agent) notifierStatus(ctx context.Context, id string) (notification.Status, error) {
-	n, err := a.notifier(ctx)
-	if err != nil {
-		return notification.Status{}, err
+// notifications returns the notification backend once it can be called: at once for
+// one off the bus, else once the agent's session bus is up (waiting as SessionBus
+// does). Its errors are answers: no backend, or no session bus.
+func (a *Agent) notifications(ctx context.Context) (NotificationBackend, error) {
+	n := a.cfg.Notifications
+	if n == nil {
+		return nil, &apierror.Error{Kind: wire.ErrorKindInternal,
+			Message: "cannot show notifications: this agent has no notification backend", Err: apierror.ErrUnavailable}
 	}
-	return n.Status(id)
+	if _, onBus := n.(BusBackend); onBus {
+		if _, err := a.SessionBus(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// known says whether notification id is known, for a post that replaces it.
+func (a *Agent) known(ctx context.Context, id string) error {
+	n, err := a.notifications(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = n.Status(id)
+	return err
 }
 
 func statusToWire(st notification.Status) *wire.NotificationStatus {
@@ -170,32 +176,4 @@ func statusToWire(st notification.Status) *wire.NotificationStatus {
 		ServerName:   st.ServerName,
 		ActionsShown: st.ActionsShown,
 	}
-}
-
-// notificationResponse answers an error of the notification endpoints: a
-// *notification.Error with the wire kind of its Kind (errors.go gives the status).
-func notificationResponse(err error) Response {
-	if errors.Is(err, errNoBus) {
-		return ResponseForError(&apierror.Error{Kind: wire.ErrorKindNoSessionBus, Message: err.Error(), Err: err})
-	}
-	nerr, ok := errors.AsType[*notification.Error](err)
-	if !ok {
-		return InternalError("%v", err)
-	}
-	kind := wire.ErrorKindInternal
-	switch nerr.Kind {
-	case notification.KindInvalid:
-		kind = wire.ErrorKindBadRequest
-	case notification.KindUnknown:
-		kind = wire.ErrorKindUnknownNotification
-	case notification.KindTooMany:
-		kind = wire.ErrorKindTooManyNotifications
-	case notification.KindNoServer:
-		kind = wire.ErrorKindNoNotificationServer
-	case notification.KindServer:
-		kind = wire.ErrorKindNotificationServer
-	case notification.KindTimeout:
-		kind = wire.ErrorKindNotificationTimeout
-	}
-	return ResponseForError(&apierror.Error{Kind: kind, Message: fmt.Sprint(nerr.Message), Err: err})
 }

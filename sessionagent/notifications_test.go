@@ -61,6 +61,8 @@ func (f *fakeNotifier) Close(_ context.Context, id string) (notification.Status,
 	return st, err
 }
 
+func (f *fakeNotifier) BusyUntil() time.Time { return time.Time{} }
+
 func post(ta *testAgent, path, body string) *answer {
 	ta.t.Helper()
 	return ta.do("POST", path, jsonHeader(), strings.NewReader(body))
@@ -75,7 +77,7 @@ func TestSnapdRefreshBodiesAreAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := &fakeNotifier{}
-	ta := startAgent(t, sessionagent.Config{Notifier: fake, DesktopDir: dir})
+	ta := startAgent(t, sessionagent.Config{Notifications: fake, DesktopDir: dir})
 
 	a := post(ta, wire.PathPendingRefresh, `{"instance-name":"foo","time-remaining":7200000000000,"busy-app-name":"foo","busy-app-desktop-entry":"foo_foo"}`)
 	if a.rsp.StatusCode != 200 {
@@ -105,7 +107,7 @@ func TestSnapdRefreshBodiesAreAccepted(t *testing.T) {
 func TestBadRefreshRequestsChangeNothing(t *testing.T) {
 	t.Parallel()
 	fake := &fakeNotifier{}
-	ta := startAgent(t, sessionagent.Config{Notifier: fake})
+	ta := startAgent(t, sessionagent.Config{Notifications: fake})
 	for _, tc := range []struct{ path, body string }{
 		{wire.PathPendingRefresh, `{"instance-name":"Foo"}`},
 		{wire.PathPendingRefresh, `{"instance-name":""}`},
@@ -142,7 +144,7 @@ func TestNotificationErrorsHaveTheirOwnStatusAndKind(t *testing.T) {
 		notification.KindTimeout:  {504, wire.ErrorKindNotificationTimeout},
 	} {
 		fake := &fakeNotifier{err: &notification.Error{Kind: kind, Message: "cannot post notification: " + string(kind)}}
-		ta := startAgent(t, sessionagent.Config{Notifier: fake})
+		ta := startAgent(t, sessionagent.Config{Notifications: fake})
 		a := post(ta, wire.PathNotifications, `{"title":"hello"}`)
 		if res := a.errorResult(t); a.rsp.StatusCode != want.status || res.Kind != want.kind || !strings.Contains(res.Message, string(kind)) {
 			t.Errorf("%s: %d %s, want %d %s", kind, a.rsp.StatusCode, a.body, want.status, want.kind)
@@ -153,7 +155,7 @@ func TestNotificationErrorsHaveTheirOwnStatusAndKind(t *testing.T) {
 func TestNotificationReadWaitAndClose(t *testing.T) {
 	t.Parallel()
 	fake := &fakeNotifier{}
-	ta := startAgent(t, sessionagent.Config{Notifier: fake})
+	ta := startAgent(t, sessionagent.Config{Notifications: fake})
 	a := post(ta, wire.PathNotifications, `{"title":"hello","body":"b","icon":"i","urgency":"low","category":"device","expiry":2000000000,"actions":[{"id":"yes","label":"Yes"}]}`)
 	var st wire.NotificationStatus
 	if err := json.Unmarshal(a.env.Result, &st); err != nil || st.ID == "" || st.State != "shown" {
@@ -196,7 +198,8 @@ func TestNoBusIsAnErrorOfItsOwnKind(t *testing.T) {
 				t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 				t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 			}
-			ta := startAgent(t, sessionagent.Config{SessionBusAddress: addr})
+			ta := startAgent(t, sessionagent.Config{SessionBusAddress: addr,
+				Notifications: notification.New(notification.Config{AppID: sessionagent.BusName})})
 			for _, req := range []struct{ path, body string }{
 				{wire.PathPendingRefresh, `{"instance-name":"foo"}`},
 				{wire.PathFinishRefresh, `{"instance-name":"foo"}`},
@@ -205,9 +208,27 @@ func TestNoBusIsAnErrorOfItsOwnKind(t *testing.T) {
 				a := post(ta, req.path, req.body)
 				if res := a.errorResult(t); a.rsp.StatusCode != http.StatusServiceUnavailable || res.Kind != wire.ErrorKindNoSessionBus {
 					t.Errorf("%s: %d %s, want 503 %s", req.path, a.rsp.StatusCode, a.body, wire.ErrorKindNoSessionBus)
+				} else if !strings.HasPrefix(res.Message, "cannot use the session bus: ") {
+					t.Errorf("%s: %q, want the agent's one answer without a bus (SessionBus's)", req.path, res.Message)
 				}
 			}
 			ta.sessionInfo()
 		})
+	}
+}
+
+func TestNotificationEndpointsWithoutABackend(t *testing.T) {
+	t.Parallel()
+	ta := startAgent(t, sessionagent.Config{})
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", wire.PathNotifications, `{"title":"hello"}`},
+		{"GET", wire.PathNotifications + "?id=x", ""},
+		{"POST", wire.PathNotificationClose, `{"id":"x"}`},
+		{"POST", wire.PathFinishRefresh, `{"instance-name":"foo"}`},
+	} {
+		a := ta.do(tc.method, tc.path, jsonHeader(), strings.NewReader(tc.body))
+		if a.rsp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(a.errorResult(t).Message, "no notification backend") {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, a.rsp.StatusCode, a.body)
+		}
 	}
 }

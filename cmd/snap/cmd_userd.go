@@ -15,7 +15,6 @@ import (
 	"github.com/jessevdk/go-flags"
 
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
-	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
 	"github.com/snapcore-ng/usersession-agent/systemd"
 )
 
@@ -93,12 +92,14 @@ func (c *cmdUserd) Execute(args []string) error {
 	manager := systemd.NewPrivate(systemd.UserPrivateSocket(sessionagent.RuntimeDir()))
 	defer manager.Close()
 	log := sessionagent.NewLogger(c.env.stderr, c.Verbose)
+	services, notifications := sessionagent.NewBackends(manager)
 	err := sessionagent.Run(ctx, sessionagent.Config{
-		Version:     Version,
-		Services:    control.New(manager),
-		SocketPath:  c.Socket,
-		IdleTimeout: c.IdleTimeout,
-		Logger:      log,
+		Version:       Version,
+		Services:      services,
+		Notifications: notifications,
+		SocketPath:    c.Socket,
+		IdleTimeout:   c.IdleTimeout,
+		Logger:        log,
 	})
 	if err == nil {
 		forgetStart(manager, log)

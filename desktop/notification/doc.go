@@ -16,4 +16,19 @@
 // hung or broken D-Bus-activatable server gives an error within it rather than
 // dbus-daemon's 120 s activation timeout. The freedesktop client library
 // esiqveland/notify calls without a context, which is why the protocol is spoken here.
+//
+// A Manager (manager.go) is three parts, each with its own lock or none:
+//
+//   - the tracker (tracker.go), which knows nothing of the bus: each notification's
+//     status, the order of posts and which to forget when full, the waiters, the
+//     signals that overtook the answer of their post, and how long open questions
+//     keep the process busy;
+//   - the watcher (bus.go), the bus side: the owner of each server name, what the
+//     freedesktop server says of itself, and the signal reader that keeps both
+//     current and tells the tracker what the servers said;
+//   - one backend per protocol (fdo.go, gtk.go), which takes what one post or close
+//     needs and returns what the server answered.
+//
+// Post asks the watcher which server to use, the tracker what the post replaces, the
+// backend to show it, and has the tracker record the answer.
 package notification

@@ -35,3 +35,7 @@ func (e *Error) Unwrap() error { return e.Err }
 func invalidf(format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Message: fmt.Sprintf(format, args...)}
 }
+
+func unknown(id string) *Error {
+	return &Error{Kind: KindUnknown, Message: fmt.Sprintf("cannot find notification %q: unknown here (ids do not survive a restart of the agent)", id)}
+}

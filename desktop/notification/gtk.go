@@ -24,12 +24,14 @@ const applicationIface = "org.freedesktop.Application"
 // activates; its target says which notification and which action.
 const gtkActionName = "notification-action"
 
-// gtkBackend posts with org.gtk.Notifications.AddNotification. GNOME Shell says nothing
-// when a notification is dismissed or expires, so such notifications stay shown until
-// an action comes back, they are closed, or the server leaves.
+// gtkBackend posts with org.gtk.Notifications.AddNotification, under the manager's id
+// and the application ID. GNOME Shell says nothing when a notification is dismissed or
+// expires, so such notifications stay shown until an action comes back (through the
+// application object), they are closed, or the server leaves.
 type gtkBackend struct {
-	m   *Manager
-	obj dbus.BusObject
+	obj   dbus.BusObject
+	c     caller
+	appID string
 }
 
 func (b *gtkBackend) name() string { return ServerGTK }
@@ -58,7 +60,8 @@ func gtkIcon(icon string) dbus.Variant {
 	return dbus.MakeVariant(serialised{"themed", dbus.MakeVariant([]string{icon})})
 }
 
-func (b *gtkBackend) post(ctx context.Context, e *entry, msg *Message) error {
+// post shows msg as notification id; GNOME Shell replaces what it shows under id.
+func (b *gtkBackend) post(ctx context.Context, id string, _ uint32, msg *Message) (postResult, error) {
 	n := map[string]dbus.Variant{
 		"title":    dbus.MakeVariant(msg.Title),
 		"priority": dbus.MakeVariant(gtkPriority(msg.Urgency)),
@@ -71,7 +74,7 @@ func (b *gtkBackend) post(ctx context.Context, e *entry, msg *Message) error {
 	}
 	var buttons []map[string]dbus.Variant
 	for _, a := range msg.Actions {
-		target := dbus.MakeVariant([]string{e.status.ID, a.ID})
+		target := dbus.MakeVariant([]string{id, a.ID})
 		// The freedesktop convention: the action "default" is a click on the
 		// notification itself, GTK's default action.
 		if a.ID == DefaultAction {
@@ -88,18 +91,16 @@ func (b *gtkBackend) post(ctx context.Context, e *entry, msg *Message) error {
 	if len(buttons) > 0 {
 		n["buttons"] = dbus.MakeVariant(buttons)
 	}
-	err := b.m.call(ctx, b.obj, gtkName+".AddNotification", b.m.cfg.AppID, e.status.ID, n).Err
-	if err != nil {
-		return callError("cannot post notification", err, b.m.cfg.CallTimeout)
+	if err := b.c.call(ctx, b.obj, gtkName+".AddNotification", b.appID, id, n).Err; err != nil {
+		return postResult{}, b.c.error("cannot post notification", err)
 	}
-	e.actions = msg.Actions
-	e.status.ActionsShown = len(msg.Actions) > 0
-	return nil
+	return postResult{actionsShown: len(msg.Actions) > 0}, nil
 }
 
-func (b *gtkBackend) close(ctx context.Context, e *entry) error {
-	if err := b.m.call(ctx, b.obj, gtkName+".RemoveNotification", b.m.cfg.AppID, e.status.ID).Err; err != nil {
-		return callError("cannot close notification", err, b.m.cfg.CallTimeout)
+// close takes notification id down.
+func (b *gtkBackend) close(ctx context.Context, id string, _ uint32) error {
+	if err := b.c.call(ctx, b.obj, gtkName+".RemoveNotification", b.appID, id).Err; err != nil {
+		return b.c.error("cannot close notification", err)
 	}
 	return nil
 }
@@ -107,7 +108,10 @@ func (b *gtkBackend) close(ctx context.Context, e *entry) error {
 // application is the org.freedesktop.Application object of the process, through which
 // GNOME Shell reports a chosen action.
 type application struct {
-	m *Manager
+	// isServer says whether a caller is the process owning org.gtk.Notifications.
+	isServer func(sender string) bool
+	// chosen records that the user chose action on notification id.
+	chosen func(id, action string)
 }
 
 // appPath is the object path GLib derives from an application ID: "/" + the ID with
@@ -116,22 +120,21 @@ func appPath(appID string) dbus.ObjectPath {
 	return dbus.ObjectPath("/" + strings.NewReplacer(".", "/", "-", "_").Replace(appID))
 }
 
-func exportApplication(conn *dbus.Conn, m *Manager) error {
+func exportApplication(conn *dbus.Conn, appID string, app *application) error {
 	// A method table rather than Export(app): exporting a value makes godbus look its
 	// methods up by name through reflection, which keeps every exported method of the
 	// binary in it (1.6 MB more agent, measured in idle RSS). No introspection data
 	// either: GNOME Shell calls ActivateAction without asking, and godbus's introspect
 	// package (encoding/xml) would cost the agent memory too.
-	app := &application{m: m}
 	return conn.ExportMethodTable(map[string]any{
 		"Activate":       app.Activate,
 		"Open":           app.Open,
 		"ActivateAction": app.ActivateAction,
-	}, appPath(m.cfg.AppID), applicationIface)
+	}, appPath(appID), applicationIface)
 }
 
-func unexportApplication(conn *dbus.Conn, m *Manager) {
-	conn.ExportMethodTable(nil, appPath(m.cfg.AppID), applicationIface)
+func unexportApplication(conn *dbus.Conn, appID string) {
+	conn.ExportMethodTable(nil, appPath(appID), applicationIface)
 }
 
 // Activate is the application being launched; a notification without a default
@@ -150,10 +153,7 @@ var errNoOpen = &Error{Kind: KindInvalid, Message: "cannot open URIs: not an app
 // ActivateAction records the action the user chose on a GTK notification. Only the
 // process owning org.gtk.Notifications may call it.
 func (app *application) ActivateAction(sender dbus.Sender, action string, params []dbus.Variant, platformData map[string]dbus.Variant) *dbus.Error {
-	app.m.mu.Lock()
-	owner := app.m.owners[gtkName]
-	app.m.mu.Unlock()
-	if owner == "" || string(sender) != owner {
+	if !app.isServer(string(sender)) {
 		return &dbus.Error{Name: "org.freedesktop.DBus.Error.AccessDenied",
 			Body: []any{"cannot activate action: the caller is not the notification server"}}
 	}
@@ -166,6 +166,6 @@ func (app *application) ActivateAction(sender dbus.Sender, action string, params
 		return &dbus.Error{Name: "org.freedesktop.DBus.Error.InvalidArgs",
 			Body: []any{"cannot activate action " + action + ": want a target of two strings"}}
 	}
-	app.m.gtkAction(target[0], target[1])
+	app.chosen(target[0], target[1])
 	return nil
 }

@@ -19,14 +19,14 @@ import (
 )
 
 // newManager returns a manager on a fresh connection to bus that owns the agent's
-// name, as the agent does: objects exported (by New) before the name is requested.
+// name, as the agent does: objects exported (by Start) before the name is requested.
 func newManager(t *testing.T, bus *dbustest.Bus, cfg notification.Config) *notification.Manager {
 	t.Helper()
 	conn := bus.Connect(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	m, err := notification.New(ctx, conn, cfg)
-	if err != nil {
+	m := notification.New(cfg)
+	if err := m.Start(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Stop)

@@ -1,14 +1,16 @@
 // Package apierror is the error model of the session agent's API: the one error type
-// that the agent and its backends (service control, desktop notifications, ...) return
-// when a request fails. It knows nothing of HTTP: the agent maps an error's kind to an
-// HTTP status in one table (sessionagent/errors.go), so a new backend picks a kind and
-// returns an *Error without touching that table.
+// that the agent and its service backend (sessionagent/control) return when a request
+// fails. It knows nothing of HTTP: the agent maps an error's kind to an HTTP status in
+// one table (sessionagent/errors.go), so a new backend picks a kind and returns an
+// *Error without touching that table. (The notification backend keeps kinds of its
+// own, as package desktop/notification knows nothing of the wire; a second table there
+// turns them into wire kinds.)
 //
-// A backend plugs in like this:
+// A backend plugs in like this (sessionagent/control does):
 //
-//	return nil, apierror.Errorf(wire.ErrorKindBadRequest, "invalid action %q", action)   // 400
-//	return nil, apierror.Errorf("notification", "cannot show notification: %w", err)     // 500
-//	return nil, &apierror.Error{Kind: kind, Message: msg, Value: perItem, Err: cause}   // with a value
+//	return nil, apierror.Errorf(wire.ErrorKindBadRequest, "unknown action %q", inst.Action)  // 400
+//	return nil, &apierror.Error{Kind: wire.ErrorKindServiceControl, Message: msg, Value: perUnit, Err: cause}  // 500, with a value
+//	return nil, &apierror.Error{Kind: kind, Message: msg, Err: errors.Join(apierror.ErrTimeout, err)}  // 504
 //
 // Well-known kinds (wire.ErrorKind*: bad-request, not-found, systemd-timeout, ...) have
 // their own status; any other kind names a backend's failure and is answered 500.

@@ -7,8 +7,9 @@
 // A part that needs the bus plugs in like this:
 //
 //   - it exports its objects in an Exporter listed in Config.Export (for the agent,
-//     sessionagent.Config.BusExports), which runs on the new connection before the name
-//     is requested, so that a caller activated by the name finds them;
+//     the Start of each backend that implements sessionagent.BusBackend, such as the
+//     notification manager), which runs on the new connection before the name is
+//     requested, so that a caller activated by the name finds them;
 //   - it gets the live *dbus.Conn from the process's owner of the Bus (for the agent,
 //     (*sessionagent.Agent).SessionBus, which waits a bounded time for it), and never
 //     closes it;
