@@ -21,10 +21,12 @@ const (
 	// two and a read of /proc each, about a millisecond when the bus is not loaded).
 	// Past it a call is refused at once: queued, it would wait behind the flood and
 	// run out of its deadline, as the 575 calls did.
-	maxIdentifying = 32
+	maxIdentifying = 64
 	// maxIdentifyingPerSender bounds it for one connection, so that a flood from one
-	// connection leaves the rest of maxIdentifying to everyone else.
-	maxIdentifyingPerSender = 4
+	// connection leaves the rest of maxIdentifying to everyone else. An app has a
+	// call or two in flight; eight leaves room for a few made together (links opened
+	// at once) in the millisecond each takes to identify.
+	maxIdentifyingPerSender = 8
 	// limitLogInterval is the least time between two log lines about refusals over
 	// a limit: a flood of calls must not become a flood of log lines.
 	limitLogInterval = 10 * time.Second
