@@ -45,9 +45,10 @@ func (*PrivilegedDesktopLauncher) IntrospectionData() string {
 // OpenDesktopEntry implements io.snapcraft.PrivilegedDesktopLauncher.OpenDesktopEntry:
 // desktopFileID is resolved in snapd's desktop files directory only, by the
 // specification's desktop-file-id rules ("foo-bar.desktop" is foo-bar.desktop or
-// foo/bar.desktop), no symbolic link on the way; the entry's Exec= (field codes
-// dropped) runs under `systemd-run --user --collect`, so it lives in a unit of its own
-// and not in userd's.
+// foo/bar.desktop), no symbolic link on the way; the file must have one [Desktop
+// Entry] group, whose Exec= (the last, if repeated) must be snapd's launcher of a snap
+// app (snapdLauncher); that command (field codes dropped) runs under
+// `systemd-run --user --collect`, so it lives in a unit of its own and not in userd's.
 func (l *PrivilegedDesktopLauncher) OpenDesktopEntry(desktopFileID string, sender dbus.Sender) *dbus.Error {
 	return l.s.call(sender, false, func(ctx context.Context, _ *Caller) error {
 		return l.s.openDesktopEntry(ctx, desktopFileID)
@@ -59,18 +60,40 @@ func (s *Service) openDesktopEntry(ctx context.Context, id string) error {
 	if err != nil {
 		return denied("cannot launch %q: %v", id, err)
 	}
+	// What the file says is the snap's doing (snapd writes it from the snap's own
+	// file): a file that cannot be read as an entry is refused, as a bad launcher is.
 	entry, err := readDesktopFile(path)
 	if err != nil {
-		return fmt.Errorf("cannot launch %q: %w", id, err)
+		return denied("cannot launch %q: %v", id, err)
 	}
 	args, err := desktopentry.ExecArgs(entry["Exec"])
 	if err != nil {
-		return fmt.Errorf("cannot launch %q: %s: %w", id, path, err)
+		return denied("cannot launch %q: %s: %v", id, path, err)
+	}
+	if err := snapdLauncher(path, args); err != nil {
+		return denied("cannot launch %q: %v", id, err)
 	}
 	if err := launch(ctx, args); err != nil {
 		return fmt.Errorf("cannot launch %q: %w", id, err)
 	}
 	return nil
+}
+
+// snapBinDir is where snapd puts the commands of snap apps.
+const snapBinDir = "/snap/bin"
+
+// snapdLauncher checks that args, the Exec= of the desktop file at path, are the
+// command line snapd writes there for a snap's app: `env BAMF_DESKTOP_FILE_HINT=PATH
+// /snap/bin/COMMAND ARGS...`, the hint naming that very file and COMMAND one clean
+// name. snapd checks the same prefix before it launches an entry (2.57's
+// privileged_desktop_launcher.go): its desktop directory holds what snapd wrote from
+// the snaps' own files, and only its launcher line is known to be snapd's.
+func snapdLauncher(path string, args []string) error {
+	if len(args) >= 3 && args[0] == "env" && args[1] == "BAMF_DESKTOP_FILE_HINT="+path &&
+		filepath.Dir(args[2]) == snapBinDir && filepath.Clean(args[2]) == args[2] {
+		return nil
+	}
+	return fmt.Errorf("its Exec= is not snapd's launcher of a snap app (env BAMF_DESKTOP_FILE_HINT=%s %s/...)", path, snapBinDir)
 }
 
 // launch starts args in a transient user unit; it returns once systemd has started

@@ -10,8 +10,8 @@ import (
 
 func TestOpenDesktopEntry(t *testing.T) {
 	e := newEnv(t)
-	writeFile(t, filepath.Join(e.desktopDir, "foo_app.desktop"),
-		"[Desktop Entry]\nName=Foo\nExec=env BAMF_DESKTOP_FILE_HINT=/x/foo_app.desktop /snap/bin/foo.app --new %U\n")
+	foo := filepath.Join(e.desktopDir, "foo_app.desktop")
+	writeFile(t, foo, "[Desktop Entry]\nName=Foo\nExec=env BAMF_DESKTOP_FILE_HINT="+foo+" /snap/bin/foo.app --new %U\n")
 	elsewhere := filepath.Join(t.TempDir(), "applications")
 	writeFile(t, filepath.Join(elsewhere, "host.desktop"), "[Desktop Entry]\nExec=/usr/bin/host-app\n")
 	t.Setenv("XDG_DATA_DIRS", filepath.Dir(elsewhere))
@@ -22,7 +22,7 @@ func TestOpenDesktopEntry(t *testing.T) {
 	if out := e.call("launcher", "io.snapcraft.PrivilegedDesktopLauncher.OpenDesktopEntry", "foo_app.desktop"); out != "OK" {
 		t.Fatalf("OpenDesktopEntry: %s", out)
 	}
-	want := [][]string{{"--user", "--collect", "--quiet", "--", "env", "BAMF_DESKTOP_FILE_HINT=/x/foo_app.desktop", "/snap/bin/foo.app", "--new"}}
+	want := [][]string{{"--user", "--collect", "--quiet", "--", "env", "BAMF_DESKTOP_FILE_HINT=" + foo, "/snap/bin/foo.app", "--new"}}
 	if got := e.calls("systemd-run"); !reflect.DeepEqual(got, want) {
 		t.Errorf("systemd-run ran with %q, want %q", got, want)
 	}

@@ -52,10 +52,18 @@ var allowedSchemes = []string{
 // confirmTimeout is how long a question to the user stays open (snapd: 5 minutes).
 const confirmTimeout = 5 * time.Minute
 
+// maxSchemeLen bounds the URL schemes userd looks up and names in its answers: the
+// schemes in use are a few letters, and a scheme is any run of letters, digits, "+",
+// "-" and "." before a colon.
+const maxSchemeLen = 64
+
 // OpenURL implements io.snapcraft.Launcher.OpenURL: it runs `xdg-open URL` when the
 // URL has a scheme that is on snapd's list, or for which the host has a handler that
-// is not a snap's (`xdg-mime query default x-scheme-handler/SCHEME`). Refusals are
-// org.freedesktop.DBus.Error.AccessDenied; failures org.freedesktop.DBus.Error.Failed.
+// is not a snap's (`xdg-mime query default x-scheme-handler/SCHEME`). A URL that does
+// not parse is org.freedesktop.DBus.Error.InvalidArgs (snapd's answer), other
+// refusals are org.freedesktop.DBus.Error.AccessDenied, failures
+// org.freedesktop.DBus.Error.Failed. No answer and no log line repeats the URL, which
+// may be of any length and hold control characters (snapd's answers do not either).
 func (l *Launcher) OpenURL(addr string, sender dbus.Sender) *dbus.Error {
 	return l.s.call(sender, false, func(ctx context.Context, c *Caller) error {
 		return l.s.openURL(ctx, c, addr)
@@ -65,10 +73,14 @@ func (l *Launcher) OpenURL(addr string, sender dbus.Sender) *dbus.Error {
 func (s *Service) openURL(ctx context.Context, c *Caller, addr string) error {
 	u, err := url.Parse(addr)
 	if err != nil {
-		return denied("cannot open URL: %v", err)
+		// url.Error holds the whole URL, and its reasons parts of it.
+		return invalid("cannot open URL: not a valid URL")
 	}
 	if u.Scheme == "" {
 		return denied("cannot open URL without a scheme")
+	}
+	if len(u.Scheme) > maxSchemeLen {
+		return denied("cannot open URL: its scheme is longer than %d bytes", maxSchemeLen)
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if !slices.Contains(allowedSchemes, scheme) {
@@ -106,7 +118,9 @@ func (s *Service) hostHasHandler(ctx context.Context, scheme string) (bool, erro
 
 // OpenFile implements io.snapcraft.Launcher.OpenFile: fd must be a descriptor of a
 // regular file or a directory, not opened with O_PATH, still being the file its path
-// names; the caller must be a snap; the user is asked; then `xdg-open PATH` runs.
+// names; the caller must be a snap; the user is asked (one question per snap at once,
+// maxQuestions in all); the path must still name fd's file, reached without a
+// symbolic link (stillNames); then `xdg-open PATH` runs.
 func (l *Launcher) OpenFile(parentWindow string, fd dbus.UnixFD, sender dbus.Sender) *dbus.Error {
 	// godbus hands the received descriptor over to the method.
 	defer unix.Close(int(fd))
@@ -123,18 +137,33 @@ func (s *Service) openFile(ctx context.Context, c *Caller, fd int) error {
 	if c.Snap == "" {
 		return denied("cannot open file: the caller is not a snap")
 	}
-	yes, err := s.asker.YesNo(ctx, "Allow opening file?",
-		fmt.Sprintf("Allow snap %q to open file %q?", c.Snap, path), confirmTimeout)
+	yes, err := s.askOpenFile(ctx, c.Snap, path)
 	if err != nil {
 		return fmt.Errorf("cannot open file: %w", err)
 	}
 	if !yes {
 		return denied("cannot open file: the user declined")
 	}
+	// The question may have been open for minutes, in which the app could put
+	// another file, or a symbolic link to one, where the path was.
+	if err := stillNames(path, fd); err != nil {
+		return denied("cannot open file %q: it changed since the user was asked: %v", path, err)
+	}
 	if err := s.xdgOpen(ctx, c, path); err != nil {
 		return fmt.Errorf("cannot open file: %w", err)
 	}
 	return nil
+}
+
+// askOpenFile asks the user whether snap may open path, holding snap's question.
+func (s *Service) askOpenFile(ctx context.Context, snap, path string) (bool, error) {
+	end, err := s.questions.begin(snap)
+	if err != nil {
+		return false, err
+	}
+	defer end()
+	return s.asker.YesNo(ctx, "Allow opening file?",
+		fmt.Sprintf("Allow snap %q to open file %q?", snap, path), confirmTimeout)
 }
 
 // pathOfFD returns the path fd was opened with. O_PATH descriptors give no access to
@@ -173,7 +202,7 @@ func pathOfFD(fd int) (string, error) {
 // refused, so the loop ends with an error instead of one more xdg-open per turn.
 func (s *Service) xdgOpen(ctx context.Context, c *Caller, target string) error {
 	if s.children.isAncestor(int(c.PID)) {
-		return denied("cannot open %q: the call comes from the xdg-open userd runs for an earlier call (loop)", target)
+		return denied("the call comes from the xdg-open userd runs for an earlier call (loop)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()

@@ -43,6 +43,11 @@ type Service struct {
 	log        *slog.Logger
 	uid        uint32
 	children   children
+	// questions are the questions to the user open; identifying the callers being
+	// identified (limits.go).
+	questions   questions
+	identifying gate
+	limitLog    limitLog
 	// base is the context of every call; Serve cancels it when asked to exit.
 	base        context.Context
 	cancelCalls context.CancelFunc
@@ -61,12 +66,14 @@ func New(cfg Config) *Service {
 		timeout = DefaultIdleTimeout
 	}
 	s := &Service{
-		desktopDir: cfg.DesktopDir,
-		asker:      cfg.Asker,
-		activity:   idle.NewTracker(timeout),
-		idleFor:    timeout,
-		log:        cfg.Logger,
-		uid:        uint32(os.Getuid()),
+		desktopDir:  cfg.DesktopDir,
+		asker:       cfg.Asker,
+		activity:    idle.NewTracker(timeout),
+		idleFor:     timeout,
+		log:         cfg.Logger,
+		uid:         uint32(os.Getuid()),
+		questions:   questions{max: maxQuestions},
+		identifying: gate{max: maxIdentifying, perSender: maxIdentifyingPerSender},
 	}
 	s.base, s.cancelCalls = context.WithCancel(context.Background())
 	if s.desktopDir == "" {
@@ -136,20 +143,11 @@ func (s *Service) Export(conn *dbus.Conn) error {
 	return nil
 }
 
-// deniedError is a request refused on its merits; it becomes
-// org.freedesktop.DBus.Error.AccessDenied, as snapd answers.
-type deniedError struct{ msg string }
-
-func (e *deniedError) Error() string { return e.msg }
-
-func denied(format string, args ...any) error {
-	return &deniedError{msg: fmt.Sprintf(format, args...)}
-}
-
 // call runs one method for sender: it counts as activity until it returns, the
-// caller is identified (with its snap when the method needs it) and must be this
-// user, and the error (if any) becomes the D-Bus error: AccessDenied for refusals,
-// Failed for the rest.
+// caller is identified (with its snap when the method needs it; no more than
+// maxIdentifying at once, maxIdentifyingPerSender per connection) and must be this
+// user, and the error (if any) becomes the D-Bus error: a refusal's own (AccessDenied,
+// InvalidArgs, LimitsExceeded), Failed for the rest.
 func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx context.Context, c *Caller) error) *dbus.Error {
 	s.activity.Begin()
 	defer s.activity.End()
@@ -165,7 +163,12 @@ func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx contex
 	}()
 	ctx := s.base
 	err := func() error {
+		leave, err := s.identifying.enter(string(sender))
+		if err != nil {
+			return err
+		}
 		c, err := identify(ctx, s.conn, sender, needSnap)
+		leave()
 		if err != nil {
 			return err
 		}
@@ -177,12 +180,17 @@ func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx contex
 	if err == nil {
 		return nil
 	}
-	s.log.Info("call refused or failed", "sender", string(sender), "err", err)
-	var d *deniedError
-	if errors.As(err, &d) {
-		return dbus.NewError("org.freedesktop.DBus.Error.AccessDenied", []any{err.Error()})
+	var r *refusal
+	if !errors.As(err, &r) {
+		s.log.Info("call failed", "sender", string(sender), "err", err)
+		return dbus.MakeFailedError(err)
 	}
-	return dbus.MakeFailedError(err)
+	if r.name == errLimitsExceeded {
+		s.limitLog.note(s.log, string(sender), err)
+	} else {
+		s.log.Info("call refused", "sender", string(sender), "err", err)
+	}
+	return dbus.NewError(r.name, []any{err.Error()})
 }
 
 // drain waits, up to maxDrain, until no call is in progress and none has begun or

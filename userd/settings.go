@@ -111,8 +111,16 @@ func (st setting) args(command string, value string) []string {
 // files without the "SNAP_" prefix snapd adds (an app name and ".desktop").
 var appDesktopName = lazyRegexp(`^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*\.desktop$`)
 
+// desktopPrefix is how the names of the desktop files snapd installs for snap (an
+// instance name, NAME or NAME_KEY) begin: "NAME_", or "NAME+KEY_" for an instance, as
+// "_" separates the app (snapd's snap.Info.DesktopPrefix). snapd's own userd looks
+// for "NAME_KEY_", so that its instances can never use Settings.
+func desktopPrefix(snap string) string {
+	return strings.Replace(snap, "_", "+", 1) + "_"
+}
+
 // snapDesktopFile turns the value a snap gave into the desktop file snapd installed
-// for it: SNAP_VALUE. A value naming anything else is refused.
+// for it: desktopPrefix(SNAP) + VALUE. A value naming anything else is refused.
 func snapDesktopFile(c *Caller, st setting, command, value string) (string, error) {
 	if c.Snap == "" {
 		return "", denied("cannot %s setting %s: the caller is not a snap", command, st)
@@ -120,7 +128,7 @@ func snapDesktopFile(c *Caller, st setting, command, value string) (string, erro
 	if !appDesktopName().MatchString(value) {
 		return "", denied("cannot %s setting %s to invalid value %q", command, st, value)
 	}
-	return c.Snap + "_" + value, nil
+	return desktopPrefix(c.Snap) + value, nil
 }
 
 // Check implements io.snapcraft.Settings.Check: "yes" or "no", as xdg-settings says.
@@ -185,7 +193,7 @@ func (s *Service) get(sender dbus.Sender, st setting) (string, *dbus.Error) {
 		if err != nil {
 			return err
 		}
-		own, ok := strings.CutPrefix(out, c.Snap+"_")
+		own, ok := strings.CutPrefix(out, desktopPrefix(c.Snap))
 		if !ok {
 			own = notThisSnap
 		}
@@ -207,6 +215,13 @@ func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error 
 		if fi, err := os.Lstat(filepath.Join(s.desktopDir, file)); err != nil || !fi.Mode().IsRegular() {
 			return denied("cannot set setting %s: snap %q has no desktop file %q", st, c.Snap, value)
 		}
+		// The snap's question is taken before the check, so that a flood of Set
+		// calls runs one xdg-settings at a time, not one per call.
+		end, err := s.questions.begin(c.Snap)
+		if err != nil {
+			return fmt.Errorf("cannot set setting %s: %w", st, err)
+		}
+		defer end()
 		if out, err := xdgSettings(ctx, st.args("check", file)...); err == nil && out == "yes" {
 			return nil
 		}

@@ -71,8 +71,11 @@ func Read(dir, name, locale string) (*Entry, error) {
 }
 
 // Keys reads the [Desktop Entry] group of the entry r reads: its keys (localised
-// ones as "Key[locale]"), values unescaped, the first of a repeated key kept. A file
-// larger than 256 KiB or without the group is an error.
+// ones as "Key[locale]"), values unescaped. A file larger than 256 KiB, without the
+// group or with more than one is an error; of a key given twice in the group, the
+// last counts. Both as snapd's parser (desktop/desktopentry) has them: the
+// specification forbids either, and a file that launches one program for snapd must
+// launch the same one here.
 func Keys(r io.Reader) (map[string]string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
 	if err != nil {
@@ -81,16 +84,19 @@ func Keys(r io.Reader) (map[string]string, error) {
 	if len(data) > maxSize {
 		return nil, fmt.Errorf("larger than %d bytes", maxSize)
 	}
-	keys := parseGroup(data, "Desktop Entry")
+	keys, err := parseGroup(data, "Desktop Entry")
+	if err != nil {
+		return nil, err
+	}
 	if keys == nil {
 		return nil, errors.New("no [Desktop Entry] group")
 	}
 	return keys, nil
 }
 
-// parseGroup returns the keys of group, values unescaped; nil when the group is
-// missing.
-func parseGroup(data []byte, group string) map[string]string {
+// parseGroup returns the keys of group, values unescaped, the last of a repeated key
+// kept; nil when the group is missing, an error when it is there twice.
+func parseGroup(data []byte, group string) (map[string]string, error) {
 	var keys map[string]string
 	in := false
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -102,7 +108,10 @@ func parseGroup(data []byte, group string) map[string]string {
 			continue
 		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
 			in = line[1:len(line)-1] == group
-			if in && keys == nil {
+			if in && keys != nil {
+				return nil, fmt.Errorf("more than one [%s] group", group)
+			}
+			if in {
 				keys = make(map[string]string)
 			}
 			continue
@@ -114,12 +123,9 @@ func parseGroup(data []byte, group string) map[string]string {
 		if !ok {
 			continue
 		}
-		k = strings.TrimSpace(k)
-		if _, dup := keys[k]; !dup {
-			keys[k] = unescape(strings.TrimSpace(v))
-		}
+		keys[strings.TrimSpace(k)] = unescape(strings.TrimSpace(v))
 	}
-	return keys
+	return keys, nil
 }
 
 // unescape undoes the escapes of string values: \s, \n, \t, \r and \\.

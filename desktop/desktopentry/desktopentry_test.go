@@ -18,13 +18,13 @@ func TestReadPicksTheMostSpecificLocale(t *testing.T) {
 Name=wrong
 
 [Desktop Entry]
+Name=overridden by the last
 Name=Plain\sname
 Name[sr]=sr
 Name[sr@latin]=sr@latin
 Name[sr_RS]=sr_RS
 Name[sr_RS@latin]=sr_RS@latin
 Icon = themed-icon
-Name=duplicate ignored
 `
 	if err := os.WriteFile(filepath.Join(dir, "app.desktop"), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -62,6 +62,10 @@ func TestReadRefusesWhatIsNotAnEntry(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "nogroup.desktop"), []byte("Name=x\n"), 0o644)
 	if _, err := desktopentry.Read(dir, "nogroup", ""); err == nil {
 		t.Error("a file without [Desktop Entry] is read")
+	}
+	os.WriteFile(filepath.Join(dir, "twice.desktop"), []byte("[Desktop Entry]\nName=a\n[Other]\n[Desktop Entry]\nName=b\n"), 0o644)
+	if _, err := desktopentry.Read(dir, "twice", ""); err == nil || !strings.Contains(err.Error(), "more than one [Desktop Entry] group") {
+		t.Errorf("a file with two [Desktop Entry] groups: %v", err)
 	}
 	os.WriteFile(filepath.Join(dir, "big.desktop"), []byte("[Desktop Entry]\n"+strings.Repeat("#", 300<<10)), 0o644)
 	if _, err := desktopentry.Read(dir, "big", ""); err == nil {

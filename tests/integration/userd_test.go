@@ -22,6 +22,7 @@ const userdService = "snapd.userd.service"
 type userdSession struct {
 	*usersessiontest.Session
 	bin      string
+	standIns string // the stand-ins' directory, first on the user manager's PATH
 	services string // the user's D-Bus service directory
 	opened   string // what the stand-in xdg-open records: per call, its URL, parent and cgroup
 }
@@ -35,6 +36,7 @@ func startUserdSession(t *testing.T, idle time.Duration) *userdSession {
 	s := &userdSession{Session: usersessiontest.Start(t, usersessiontest.Options{Agent: true})}
 	s.bin = usersessiontest.SnapBinary(t)
 	standIns := filepath.Join(s.Home, "stand-ins")
+	s.standIns = standIns
 	s.opened = filepath.Join(s.Home, "opened")
 	s.services = filepath.Join(s.Home, ".local", "share", "dbus-1", "services")
 	// The pool's users keep their homes: start from what this test writes only.
