@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/snaprefresh"
+	"github.com/snapcore-ng/usersession-agent/internal/logger"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -87,7 +88,7 @@ type Config struct {
 	// icon of a busy app; empty means snaprefresh.DefaultDesktopDir.
 	DesktopDir string
 
-	// Logger receives the agent's log; nil means NewLogger(os.Stderr, false).
+	// Logger receives the agent's log; nil means logger.New(os.Stderr, false).
 	Logger *slog.Logger
 }
 
@@ -137,7 +138,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.DesktopDir = snaprefresh.DefaultDesktopDir
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = NewLogger(os.Stderr, false)
+		cfg.Logger = logger.New(os.Stderr, false)
 	}
 	return cfg
 }

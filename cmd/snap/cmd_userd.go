@@ -14,6 +14,7 @@ import (
 
 	"github.com/jessevdk/go-flags"
 
+	"github.com/snapcore-ng/usersession-agent/internal/logger"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/sessionagent/control"
 	"github.com/snapcore-ng/usersession-agent/systemd"
@@ -92,7 +93,7 @@ func (c *cmdUserd) Execute(args []string) error {
 	// the agent for any other request costs no connection.
 	manager := systemd.NewPrivate(systemd.UserPrivateSocket(sessionagent.RuntimeDir()))
 	defer manager.Close()
-	log := sessionagent.NewLogger(c.env.stderr, c.Verbose)
+	log := logger.New(c.env.stderr, c.Verbose)
 	err := sessionagent.Run(ctx, sessionagent.Config{
 		Version:     Version,
 		Services:    control.New(manager),

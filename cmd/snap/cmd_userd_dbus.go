@@ -15,8 +15,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapcore-ng/usersession-agent/internal/logger"
 	"github.com/snapcore-ng/usersession-agent/internal/sessionbus"
-	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/userd"
 )
 
@@ -31,7 +31,7 @@ func (c *cmdUserd) serveDBus() error {
 	defer stop()
 	svc := userd.New(userd.Config{
 		IdleTimeout: c.IdleTimeout,
-		Logger:      sessionagent.NewLogger(c.env.stderr, c.Verbose),
+		Logger:      logger.New(c.env.stderr, c.Verbose),
 	})
 	bus, err := sessionbus.Connect(ctx, sessionbus.Config{
 		Export: []sessionbus.Exporter{svc.Export},
