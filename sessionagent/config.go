@@ -74,6 +74,10 @@ type Config struct {
 	// Services controls the session's services; nil means the service endpoints
 	// answer that service control is not available.
 	Services ServiceBackend
+	// Systemd is the user's systemd manager, in which the agent resets its own
+	// service unit's start limit as it exits cleanly (see forgetStart); nil means it
+	// does not.
+	Systemd UnitManager
 
 	// SessionBusAddress is the D-Bus address of the session bus on which the agent
 	// owns BusName; empty means sessionbus.Address() ($DBUS_SESSION_BUS_ADDRESS, else

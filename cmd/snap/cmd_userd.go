@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
@@ -93,42 +91,12 @@ func (c *cmdUserd) Execute(args []string) error {
 	// the agent for any other request costs no connection.
 	manager := systemd.NewPrivate(systemd.UserPrivateSocket(sessionagent.RuntimeDir()))
 	defer manager.Close()
-	log := logger.New(c.env.stderr, c.Verbose)
-	err := sessionagent.Run(ctx, sessionagent.Config{
+	return sessionagent.Run(ctx, sessionagent.Config{
 		Version:     Version,
 		Services:    control.New(manager),
+		Systemd:     manager,
 		SocketPath:  c.Socket,
 		IdleTimeout: c.IdleTimeout,
-		Logger:      log,
+		Logger:      logger.New(c.env.stderr, c.Verbose),
 	})
-	if err == nil {
-		forgetStart(manager, log)
-	}
-	return err
-}
-
-// forgetStartTimeout bounds forgetStart, which runs as the agent exits.
-const forgetStartTimeout = 2 * time.Second
-
-// forgetStart resets the start rate limit counter of the service unit the agent runs
-// in, after a clean exit. The unit keeps systemd's start limit so that an agent that
-// fails at every start is stopped after a few tries (its socket then fails with
-// service-start-limit-hit), but an agent that exits cleanly, on idle, on request or
-// when stopped, does not count towards it: no sequence of ordinary exits, stops and
-// starts can then fail the unit, however fast. Nothing is done outside a service unit
-// (an agent run by hand), and a failure only costs a count, so it is logged at debug
-// level.
-func forgetStart(m *systemd.Manager, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), forgetStartTimeout)
-	defer cancel()
-	unit, err := m.UnitOfPID(ctx, uint32(os.Getpid()))
-	if err == nil && !strings.HasSuffix(unit, ".service") {
-		return
-	}
-	if err == nil {
-		err = m.ResetFailed(ctx, unit)
-	}
-	if err != nil {
-		log.Debug("cannot reset the start limit of the agent's unit", "err", err)
-	}
 }
