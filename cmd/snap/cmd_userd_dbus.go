@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -23,10 +22,6 @@ import (
 // serveDBus runs `snap userd`: the D-Bus service, on the session bus found by
 // sessionbus, until idle or SIGTERM.
 func (c *cmdUserd) serveDBus() error {
-	// As for the agent: one processor is plenty for a call now and then.
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	svc := userd.New(userd.Config{
