@@ -79,16 +79,22 @@ func (c *cmdUserd) Execute(args []string) error {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
-	switch {
-	case c.Autostart:
+	if c.Autostart {
 		return c.autostart()
-	case c.Activate:
-		return c.activate()
-	case !c.Agent:
-		return c.serveDBus()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	switch {
+	case c.Activate:
+		return c.activate(ctx)
+	case c.Agent:
+		return c.runAgent(ctx)
+	}
+	return c.runUserd(ctx)
+}
+
+// runAgent runs `snap userd --agent` until it exits (sessionagent.Run).
+func (c *cmdUserd) runAgent(ctx context.Context) error {
 	// The manager is dialled on the first request that needs it, so that starting
 	// the agent for any other request costs no connection.
 	manager := systemd.NewPrivate(systemd.UserPrivateSocket(sessionagent.RuntimeDir()))
