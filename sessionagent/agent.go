@@ -82,8 +82,9 @@ func Run(ctx context.Context, cfg Config) error {
 // Run serves until the agent has been idle for Config.IdleTimeout (or is idle after a
 // request that said it may exit then, see ServeHTTP), a client asks it to exit, or ctx
 // ends, then drains the requests in progress (for at most
-// Config.ShutdownTimeout) and returns nil. It returns an error when the agent cannot
-// start or its listener fails. An agent runs once.
+// Config.ShutdownTimeout), resets the start limit of its unit (see forgetStart) and
+// returns nil. It returns an error when the agent cannot start or its listener fails.
+// An agent runs once.
 func (a *Agent) Run(ctx context.Context) error {
 	if !a.running.CompareAndSwap(false, true) {
 		return errors.New("cannot run the session agent: it already ran")
@@ -156,6 +157,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	conns.wait()
 	bus.Wait()
+	if serveErr == nil {
+		a.forgetStart()
+	}
 	return serveErr
 }
 

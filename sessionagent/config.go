@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/snaprefresh"
+	"github.com/snapcore-ng/usersession-agent/internal/logger"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -78,6 +79,10 @@ type Config struct {
 	// endpoints answer that notifications are not available. A BusBackend is started
 	// on the session bus when the agent joins it.
 	Notifications NotificationBackend
+	// Systemd is the user's systemd manager, in which the agent resets its own
+	// service unit's start limit as it exits cleanly (see forgetStart); nil means it
+	// does not.
+	Systemd UnitManager
 
 	// SessionBusAddress is the D-Bus address of the session bus on which the agent
 	// owns BusName; empty means sessionbus.Address() ($DBUS_SESSION_BUS_ADDRESS, else
@@ -89,7 +94,7 @@ type Config struct {
 	// icon of a busy app; empty means snaprefresh.DefaultDesktopDir.
 	DesktopDir string
 
-	// Logger receives the agent's log; nil means NewLogger(os.Stderr, false).
+	// Logger receives the agent's log; nil means logger.New(os.Stderr, false).
 	Logger *slog.Logger
 }
 
@@ -139,7 +144,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.DesktopDir = snaprefresh.DefaultDesktopDir
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = NewLogger(os.Stderr, false)
+		cfg.Logger = logger.New(os.Stderr, false)
 	}
 	return cfg
 }

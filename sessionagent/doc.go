@@ -12,6 +12,8 @@
 // Snap-Agent-Exit-When-Idle: true, which root's one-shot calls send), when asked to
 // (POST /v1/agent-exit, so that an upgraded binary answers the next call), and on
 // SIGTERM, draining requests in progress in every case. The socket unit starts it again on the next connection.
+// Its last step after a clean exit is to reset its own service unit's start limit in
+// the user's manager (startlimit.go), so that only failures count towards it.
 //
 // Every endpoint is one line of the route table (api in routes.go); its handlers live in
 // one file per topic (sessioninfo.go, services.go, exit.go, ...). They act through the

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/logger"
 	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -53,7 +54,7 @@ func runAgent(t testing.TB, path string, cfg sessionagent.Config, setup ...func(
 		cfg.Version = testVersion
 	}
 	logs := &syncBuffer{}
-	cfg.Logger = sessionagent.NewLogger(logs, true)
+	cfg.Logger = logger.New(logs, true)
 	agent := sessionagent.New(cfg)
 	for _, f := range setup {
 		f(agent)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/logger"
 	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 )
@@ -46,7 +47,7 @@ func TestListenOnPath(t *testing.T) {
 	t.Run("live agent is left alone", func(t *testing.T) {
 		t.Parallel()
 		live := startAgent(t, sessionagent.Config{})
-		err := sessionagent.Run(context.Background(), sessionagent.Config{SocketPath: live.path, Logger: sessionagent.NewLogger(live.logs, true)})
+		err := sessionagent.Run(context.Background(), sessionagent.Config{SocketPath: live.path, Logger: logger.New(live.logs, true)})
 		if err == nil || !strings.Contains(err.Error(), "another agent is running") {
 			t.Fatalf("Run returned %v, want another agent is running", err)
 		}
@@ -58,7 +59,7 @@ func TestListenOnPath(t *testing.T) {
 		if err := os.WriteFile(path, []byte("precious"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		err := sessionagent.Run(context.Background(), sessionagent.Config{SocketPath: path, Logger: sessionagent.NewLogger(&syncBuffer{}, true)})
+		err := sessionagent.Run(context.Background(), sessionagent.Config{SocketPath: path, Logger: logger.New(&syncBuffer{}, true)})
 		if err == nil || !strings.Contains(err.Error(), "file exists and is not a socket") {
 			t.Fatalf("Run returned %v, want file exists and is not a socket", err)
 		}
@@ -69,7 +70,7 @@ func TestListenOnPath(t *testing.T) {
 	t.Run("missing directory", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "missing", "agent.socket")
-		err := sessionagent.Run(context.Background(), sessionagent.Config{SocketPath: path, Logger: sessionagent.NewLogger(&syncBuffer{}, true)})
+		err := sessionagent.Run(context.Background(), sessionagent.Config{SocketPath: path, Logger: logger.New(&syncBuffer{}, true)})
 		if err == nil || !strings.HasPrefix(err.Error(), "cannot listen on") {
 			t.Fatalf("Run returned %v, want cannot listen on", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/internal/apierror"
@@ -82,7 +83,15 @@ func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
 	// leaving; the body's deadline must not cut that watch (and the request) short.
 	defer rc.SetReadDeadline(time.Time{})
 	if r.ContentLength > limit {
-		discardOversized(r.Body)
+		// Reading a body the client offers with "Expect: 100-continue" (curl does
+		// for bodies over 1 MiB) makes net/http send "100 Continue" first: the
+		// client would then start its upload, and the connection closing after the
+		// 413 would cut it, often before the client reads the answer (broken pipe).
+		// Unread, no 100 Continue goes out: the client reads the 413 and sends
+		// nothing more, and net/http closes the connection.
+		if !expectsContinue(r) {
+			discardOversized(r.Body)
+		}
 		return tooLarge()
 	}
 	var body bytes.Buffer
@@ -112,6 +121,24 @@ func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
 // would otherwise see a broken pipe instead of the 413; past this much the agent stops
 // paying for a client's mistake and just closes the connection.
 const oversizedDrain = 1 << 20
+
+// expectsContinue says whether r's client waits for "100 Continue" before sending
+// its body (RFC 9110, section 10.1.1), which net/http then sends on the body's first
+// read: an HTTP/1.1 request whose Expect header has the token 100-continue, as
+// net/http reads it.
+func expectsContinue(r *http.Request) bool {
+	if !r.ProtoAtLeast(1, 1) {
+		return false
+	}
+	for _, v := range r.Header.Values("Expect") {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "100-continue") {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func discardOversized(body io.Reader) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, oversizedDrain))

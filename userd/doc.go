@@ -15,4 +15,9 @@
 // through zenity or kdialog (dialog.go), and every external command runs under a
 // deadline (command.go). The service counts the calls in progress so that the process
 // can exit when idle and be started again by D-Bus on the next call.
+//
+// On a bus that systemd does not run (Upstart's on Ubuntu 16.04), D-Bus starts the
+// service through Activate (activate.go), which hands the bus to the user's systemd
+// manager and starts the service's unit there, so that it runs as that unit either
+// way; Autostart (autostart.go) is `snap userd --autostart`.
 package userd

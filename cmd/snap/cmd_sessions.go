@@ -61,25 +61,15 @@ repaired as "snap sessions repair" does, and the call made again, once, unless
 the process serving its socket is that user's systemd --user.
 
 While more than 8 sessions are being called and stderr is a terminal, a
-progress line ("42/200 sessions answered") is shown on stderr.`, func(env *cmdEnv) flags.Commander {
-		c := &cmdSessions{}
-		for _, o := range []*sessionsOptions{
-			&c.List.sessionsOptions, &c.Exit.sessionsOptions, &c.Start.sessionsOptions,
-			&c.Stop.sessionsOptions, &c.Restart.sessionsOptions, &c.DaemonReload.sessionsOptions,
-			&c.Status.sessionsOptions, &c.Kill.sessionsOptions, &c.Notify.sessionsOptions,
-			&c.PendingRefresh.sessionsOptions, &c.FinishRefresh.sessionsOptions, &c.Repair.sessionsOptions,
-		} {
-			o.env = env
-		}
-		return c
-	})
+progress line ("42/200 sessions answered") is shown on stderr.`, func(*cmdEnv) flags.Commander { return &cmdSessions{} })
 }
 
 func (c *cmdSessions) Execute([]string) error {
 	return fmt.Errorf("missing sessions subcommand")
 }
 
-// sessionsOptions are shared by every subcommand.
+// sessionsOptions are shared by every subcommand, which embeds them. Its env is set
+// by the parser's command handler (see setEnv), for whichever subcommand runs.
 type sessionsOptions struct {
 	env *cmdEnv
 	// lingerAgents is set by a subcommand whose effect a later command relies on
@@ -94,6 +84,8 @@ type sessionsOptions struct {
 	Timeout  time.Duration `long:"timeout" value-name:"<duration>" description:"Give each agent at most this long (e.g. 30s) instead of the default for the call"`
 	NoRepair bool          `long:"no-repair" description:"Do not repair broken agent sockets (see snap sessions repair): report them as failures"`
 }
+
+func (o *sessionsOptions) setEnv(env *cmdEnv) { o.env = env }
 
 type cmdSessionsList struct{ sessionsOptions }
 

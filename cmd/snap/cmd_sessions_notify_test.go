@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -38,5 +39,20 @@ func TestBadActionsAreRefusedBeforeAnyCall(t *testing.T) {
 	got, err := parseActions([]string{"yes:Yes: do it", "no:No"})
 	if err != nil || len(got) != 2 || got[0].ID != "yes" || got[0].Label != "Yes: do it" {
 		t.Fatalf("%+v, %v", got, err)
+	}
+}
+
+func TestNotifyWaitRefusesAnActionNeverOfferedNamingTheUser(t *testing.T) {
+	sessionsFleet(t, map[int]string{65534: clienttest.NotifyBogusAction})
+	stdout, stderr, status := runSnap(t, "sessions", "notify", "--users=nobody", "--action=close:Close", "--wait=10s", "Update", "Close the app")
+	if status != 1 {
+		t.Errorf("exit status %d, want 1", status)
+	}
+	if want := "UID    User    ID  State\n65534  nobody  -   error: invalid response\n"; stdout != want {
+		t.Errorf("table %q, want %q", stdout, want)
+	}
+	want := `error: cannot notify for user nobody (uid 65534): invalid response (HTTP status 200): the agent reported action "` + clienttest.BogusAction + `", which was not offered` + "\n"
+	if stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,5 +253,34 @@ func TestProgressOnlyOnTerminalsAndForManySessions(t *testing.T) {
 	p.done()
 	if want := "\r41/200 sessions answered\r42/200 sessions answered\r\033[K"; buf.String() != want {
 		t.Errorf("progress %q, want %q", buf.String(), want)
+	}
+}
+
+// Every subcommand of snap sessions the parser knows takes the shared options and has
+// what they need to run: a new subcommand cannot miss them.
+func TestEverySessionsSubcommandHasTheSharedOptionsWired(t *testing.T) {
+	t.Setenv(envRuntimeDir, t.TempDir())
+	sessions := newParser(&cmdEnv{stdout: io.Discard, stderr: io.Discard}).Find("sessions")
+	if sessions == nil || len(sessions.Commands()) == 0 {
+		t.Fatal("the parser has no sessions subcommands")
+	}
+	for _, sub := range sessions.Commands() {
+		args := []string{"sessions", sub.Name, "--json", "--timeout=5s", "--no-repair"}
+		for _, a := range sub.Args() {
+			for range max(a.Required, 1) {
+				args = append(args, "x")
+			}
+		}
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Errorf("snap %s panicked: %v", strings.Join(args, " "), v)
+				}
+			}()
+			stdout, stderr, status := runSnap(t, args...)
+			if status != 0 || strings.TrimSpace(stdout) != "[]" || stderr != "No user session agents found.\n" {
+				t.Errorf("snap %s: status %d, stdout %q, stderr %q", strings.Join(args, " "), status, stdout, stderr)
+			}
+		}()
 	}
 }

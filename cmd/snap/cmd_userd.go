@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/jessevdk/go-flags"
 
+	"github.com/snapcore-ng/usersession-agent/internal/logger"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/systemd"
 )
@@ -70,65 +69,43 @@ func (c *cmdUserd) Execute(args []string) error {
 		return errors.New("cannot combine --agent, --autostart and --activate: each runs in a process of its own")
 	case c.Socket != "" && !c.Agent:
 		return errors.New("--socket is an option of --agent")
-	case c.Autostart:
-		return c.autostart()
-	case c.Activate:
-		return c.activate()
-	case !c.Agent:
-		return c.serveDBus()
 	}
-	// One processor is plenty for an agent that answers a request now and then, and
-	// it serves more of them: measured, 25-30% more requests/s and a third less CPU per
-	// request than with one per core, each request no longer handed between threads.
-	// The unit sets GOMAXPROCS=1 so that the runtime starts with one; this is for
-	// agents started otherwise.
+	// One processor is plenty for a process that answers a request or call now and
+	// then, and serves more of them: measured on the agent, 25-30% more requests/s and
+	// a third less CPU per request than with one per core, each request no longer
+	// handed between threads. The agent's unit sets GOMAXPROCS=1 so that the runtime
+	// starts with one; this is for every other start.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}
+	if c.Autostart {
+		return c.autostart()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	switch {
+	case c.Activate:
+		return c.activate(ctx)
+	case c.Agent:
+		return c.runAgent(ctx)
+	}
+	return c.runUserd(ctx)
+}
+
+// runAgent runs `snap userd --agent` until it exits (sessionagent.Run).
+func (c *cmdUserd) runAgent(ctx context.Context) error {
 	// The manager is dialled on the first request that needs it, so that starting
 	// the agent for any other request costs no connection.
 	manager := systemd.NewPrivate(systemd.UserPrivateSocket(sessionagent.RuntimeDir()))
 	defer manager.Close()
-	log := sessionagent.NewLogger(c.env.stderr, c.Verbose)
 	services, notifications := sessionagent.NewBackends(manager)
-	err := sessionagent.Run(ctx, sessionagent.Config{
+	return sessionagent.Run(ctx, sessionagent.Config{
 		Version:       Version,
 		Services:      services,
 		Notifications: notifications,
+		Systemd:       manager,
 		SocketPath:    c.Socket,
 		IdleTimeout:   c.IdleTimeout,
-		Logger:        log,
+		Logger:        logger.New(c.env.stderr, c.Verbose),
 	})
-	if err == nil {
-		forgetStart(manager, log)
-	}
-	return err
-}
-
-// forgetStartTimeout bounds forgetStart, which runs as the agent exits.
-const forgetStartTimeout = 2 * time.Second
-
-// forgetStart resets the start rate limit counter of the service unit the agent runs
-// in, after a clean exit. The unit keeps systemd's start limit so that an agent that
-// fails at every start is stopped after a few tries (its socket then fails with
-// service-start-limit-hit), but an agent that exits cleanly, on idle, on request or
-// when stopped, does not count towards it: no sequence of ordinary exits, stops and
-// starts can then fail the unit, however fast. Nothing is done outside a service unit
-// (an agent run by hand), and a failure only costs a count, so it is logged at debug
-// level.
-func forgetStart(m *systemd.Manager, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), forgetStartTimeout)
-	defer cancel()
-	unit, err := m.UnitOfPID(ctx, uint32(os.Getpid()))
-	if err == nil && !strings.HasSuffix(unit, ".service") {
-		return
-	}
-	if err == nil {
-		err = m.ResetFailed(ctx, unit)
-	}
-	if err != nil {
-		log.Debug("cannot reset the start limit of the agent's unit", "err", err)
-	}
 }

@@ -34,6 +34,10 @@ type cmdEnv struct {
 	stderr io.Writer
 }
 
+// envSetter is a command that gets its cmdEnv when it runs rather than when it is
+// added (a subcommand, which go-flags builds inside its parent's struct).
+type envSetter interface{ setEnv(*cmdEnv) }
+
 // errExitStatus is returned by a command that already printed its results but must
 // still exit non-zero (for instance when one of several sessions failed).
 type errExitStatus struct{ code int }
@@ -72,6 +76,17 @@ every user session on the system.`
 		if _, err := parser.AddCommand(c.name, c.shortHelp, c.longHelp, c.data(env)); err != nil {
 			panic(fmt.Sprintf("cannot add command %q: %v", c.name, err))
 		}
+	}
+	// Every command go-flags runs passes here: the one place a subcommand gets its
+	// environment, so that none can be left without.
+	parser.CommandHandler = func(cmd flags.Commander, args []string) error {
+		if cmd == nil {
+			return nil
+		}
+		if c, ok := cmd.(envSetter); ok {
+			c.setEnv(env)
+		}
+		return cmd.Execute(args)
 	}
 	// Shell completion (GO_FLAGS_COMPLETION=1 snap ARGS..., as
 	// data/completion/bash/snap-sessions runs it) writes one candidate a line; go-flags' own

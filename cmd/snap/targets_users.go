@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/snapcore-ng/usersession-agent/internal/userdb"
 )
@@ -47,11 +46,13 @@ func (n *userNames) lookUp(ctx context.Context, uids []int) error {
 	return nil
 }
 
-// uid resolves a --users entry: a decimal number is a uid as is (users need not
-// exist in the user database), anything else a user name.
+// uid resolves a --users entry: a uid as userdb.ParseUID reads it is a uid as is
+// (users need not exist in the user database); anything else, such as "01028" or
+// "+1028", is a user name: a name of digits is valid in NSS, and must not be shadowed
+// by the uid it also reads as.
 func (n *userNames) uid(ctx context.Context, s string) (int, error) {
-	if uid, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return int(uid), nil
+	if uid, ok := userdb.ParseUID(s); ok {
+		return uid, nil
 	}
 	u, err := n.db.LookupName(ctx, s)
 	var unknown *userdb.UnknownUserError

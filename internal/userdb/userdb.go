@@ -53,11 +53,21 @@ type DB struct {
 // LookupName returns the entry of the user called name, an *UnknownUserError when no
 // database has one, or an error saying why the database could not be asked (getent
 // missing, killed at its deadline, ...).
+//
+// getent takes a key that reads as a number (strtoul's rule: "1028", but also
+// "01028", "+1028", " 1028") for a uid, never for a name, so that `getent passwd
+// 01028` answers uid 1028's entry. Such a name is found instead by listing the
+// database and taking the entry of exactly that name: databases that do not list
+// their users (SSSD and most LDAP set-ups by default) do not find it, and their users
+// of such names are to be addressed by uid.
 func (db *DB) LookupName(ctx context.Context, name string) (User, error) {
 	// ':' and newlines would forge fields or lines of getent's answer; NSS has no
 	// such names, so they are simply not found.
 	if name == "" || strings.ContainsAny(name, ":\n\x00") {
 		return User{}, &UnknownUserError{Name: name}
+	}
+	if readsAsUID(name) {
+		return db.listedName(ctx, name)
 	}
 	users, err := db.getent(ctx, []string{name})
 	if err != nil {
@@ -69,6 +79,51 @@ func (db *DB) LookupName(ctx context.Context, name string) (User, error) {
 		return User{}, &UnknownUserError{Name: name}
 	}
 	return users[0], nil
+}
+
+// ParseUID reads s as a uid if it is one written canonically, as the kernel and
+// getent write uids: decimal, no sign, no leading zero ("0" itself aside), below
+// 4294967295 ((uid_t)-1, which stands for "no uid" in set*uid(2) and chown(2)). It
+// reports false for anything else, which is then a user name: "01028" and "+1028" are
+// names NSS may hold.
+func ParseUID(s string) (int, bool) {
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n == 1<<32-1 || strconv.FormatUint(n, 10) != s {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// readsAsUID says whether getent takes key for a uid: glibc's getent(1) looks a passwd
+// key up with getpwuid when strtoul(3) reads all of it as a number (leading white
+// space, an optional sign, decimal digits), with getpwnam otherwise.
+func readsAsUID(key string) bool {
+	key = strings.TrimLeft(key, " \t\n\v\f\r")
+	if strings.HasPrefix(key, "+") || strings.HasPrefix(key, "-") {
+		key = key[1:]
+	}
+	return key != "" && strings.Trim(key, "0123456789") == ""
+}
+
+// listedName finds the entry called name in the list of every user getent prints.
+// Lines that do not parse belong to other users (or are compat "+" lines) and are
+// passed over; the first entry of that name is the one NSS would answer.
+func (db *DB) listedName(ctx context.Context, name string) (User, error) {
+	out, err := db.run(ctx, nil)
+	if err != nil {
+		return User{}, err
+	}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if entryName, _, _ := strings.Cut(line, ":"); entryName != name {
+			continue
+		}
+		users, err := parsePasswd([]byte(line))
+		if err != nil {
+			return User{}, err
+		}
+		return users[0], nil
+	}
+	return User{}, &UnknownUserError{Name: name}
 }
 
 // LookupUIDs returns the entries of those uids that have one, by uid, asking for all
@@ -98,9 +153,19 @@ func (db *DB) LookupUIDs(ctx context.Context, uids []int) (map[int]User, error) 
 	return found, nil
 }
 
-// getent runs `getent passwd -- KEY...` and parses the entries it prints. Exit status
-// 2 means some keys have no entry (getent(1)), which is an answer, not a failure.
+// getent runs `getent passwd -- KEY...` and parses the entries it prints.
 func (db *DB) getent(ctx context.Context, keys []string) ([]User, error) {
+	out, err := db.run(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	return parsePasswd(out)
+}
+
+// run runs `getent passwd -- KEY...`, or `getent passwd` to list every user when keys
+// is empty, and returns what it printed. Exit status 2 means some keys have no entry
+// (getent(1)), which is an answer, not a failure.
+func (db *DB) run(ctx context.Context, keys []string) ([]byte, error) {
 	timeout := db.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
@@ -111,7 +176,12 @@ func (db *DB) getent(ctx context.Context, keys []string) ([]User, error) {
 	if bin == "" {
 		bin = "getent"
 	}
-	cmd := exec.CommandContext(ctx, bin, append([]string{"passwd", "--"}, keys...)...)
+	args := []string{"passwd"}
+	if len(keys) > 0 {
+		args = append(args, "--")
+		args = append(args, keys...)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	// An NSS module's helper may inherit the output pipe and outlive getent.
 	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
@@ -127,7 +197,7 @@ func (db *DB) getent(ctx context.Context, keys []string) ([]User, error) {
 		}
 		return nil, fmt.Errorf("cannot look up users with getent: %w", err)
 	}
-	return parsePasswd(stdout.Bytes())
+	return stdout.Bytes(), nil
 }
 
 // parsePasswd parses passwd(5) lines: name:password:uid:gid:gecos:home:shell.

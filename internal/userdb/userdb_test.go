@@ -103,3 +103,40 @@ func TestRealGetentFindsRoot(t *testing.T) {
 		t.Errorf("uid 0: %v, %v", got, err)
 	}
 }
+
+// getent reads "01028", "+1028" and " 1028" as uid 1028 (glibc's getent uses strtoul):
+// a user of such a name is found by name, among every entry getent lists.
+func TestNamesThatReadAsNumbersAreLookedUpAsNames(t *testing.T) {
+	// Like glibc's getent: no key lists every entry, a numeric key is a uid.
+	db := userdb.DB{Getent: fakeGetent(t, `if [ $# = 1 ]; then
+	echo '+::::::'
+	echo 'u1028:x:1028:1028::/home/u1028:/bin/sh'
+	echo '01028:x:4290:4290::/home/01028:/bin/sh'
+	echo '01028:x:4291:4291::/home/01028b:/bin/sh'
+	exit 0
+fi
+echo 'u1028:x:1028:1028::/home/u1028:/bin/sh'`)}
+	for _, tc := range []struct {
+		name string
+		want userdb.User
+	}{
+		{"01028", userdb.User{Name: "01028", UID: 4290}},
+		{"+1028", userdb.User{}},
+		{" 1028", userdb.User{}},
+		{"1028", userdb.User{}},
+		{"-1", userdb.User{}},
+	} {
+		u, err := db.LookupName(context.Background(), tc.name)
+		var unknown *userdb.UnknownUserError
+		switch {
+		case tc.want.Name != "" && (err != nil || u != tc.want):
+			t.Errorf("%q: %+v, %v; want %+v", tc.name, u, err, tc.want)
+		case tc.want.Name == "" && !errors.As(err, &unknown):
+			t.Errorf("%q: %+v, %v; want no such user", tc.name, u, err)
+		}
+	}
+	// Other names are still asked for as keys.
+	if u, err := db.LookupName(context.Background(), "u1028"); err != nil || u.UID != 1028 {
+		t.Errorf("u1028: %+v, %v", u, err)
+	}
+}

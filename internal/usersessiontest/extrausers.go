@@ -141,3 +141,47 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	return os.Rename(tmp, path)
 }
+
+// AddExtraName gives the session's user a second name in the extrausers database
+// until the test ends: an entry called name with the session's uid and gid, after
+// the user's own, so that the uid's first name stays the user's. The session must be
+// an ExtraUser one: NSS then reads extrausers, and no other test writes it meanwhile
+// (an entry of that name left by a test that crashed is replaced).
+func (s *Session) AddExtraName(name string) {
+	s.t.Helper()
+	if etc, err := os.ReadFile("/etc/passwd"); err != nil || hasEntry(etc, name) {
+		s.t.Fatalf("cannot add user name %s to extrausers: /etc/passwd has it (or cannot be read: %v)", name, err)
+	}
+	line := fmt.Sprintf("%s:x:%d:%d::%s:/bin/bash", name, s.UID, s.GID, s.Home)
+	if err := rewriteExtraPasswd(name, line); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		if err := rewriteExtraPasswd(name, ""); err != nil {
+			s.t.Error(err)
+		}
+	})
+}
+
+// rewriteExtraPasswd replaces the entries called name in the extrausers passwd file
+// with line, or removes them when line is empty.
+func rewriteExtraPasswd(name, line string) error {
+	path := filepath.Join(extraUsersDir, "passwd")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	var kept []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if l != "" && !strings.HasPrefix(l, name+":") {
+			kept = append(kept, l)
+		}
+	}
+	if line != "" {
+		kept = append(kept, line)
+	}
+	if err := writeFileAtomic(path, []byte(strings.Join(kept, "\n")+"\n"), 0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return nil
+}

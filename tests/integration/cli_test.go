@@ -231,6 +231,29 @@ func TestCLISessionsEndToEnd(t *testing.T) {
 	}
 }
 
+// getent reads "01028" as uid 1028; a user called 01028 is still addressed by that
+// name, not shadowed by the uid it reads as.
+func TestCLIAddressesAUserNamedWithDigitsByName(t *testing.T) {
+	t.Parallel()
+	s := usersessiontest.Start(t, usersessiontest.Options{Agent: true, ExtraUser: true})
+	const name = "01028"
+	if s.UID == 1028 {
+		t.Fatalf("%s has uid 1028: the test would prove nothing", s.User)
+	}
+	s.AddExtraName(name)
+
+	r := runSnap(t, "sessions", "list", "--users="+name)
+	row := fmt.Sprintf("%d  %s  ", s.UID, name)
+	if r.code != 0 || !strings.Contains(r.stdout, row) {
+		t.Errorf("--users=%s: exit %d, want a row starting %q; stdout:\n%s\nstderr:\n%s", name, r.code, row, r.stdout, r.stderr)
+	}
+	// Not a canonical uid, and no user has that name.
+	r = runSnap(t, "sessions", "list", fmt.Sprintf("--users=+%d", s.UID))
+	if want := fmt.Sprintf("error: cannot find user \"+%d\"\n", s.UID); r.code != 1 || r.stderr != want {
+		t.Errorf("--users=+%d: exit %d, stderr %q, want %q", s.UID, r.code, r.stderr, want)
+	}
+}
+
 func TestCLINamesAUserOnlyExtraUsersKnows(t *testing.T) {
 	// Other tests' users are in /etc/passwd, which comes first in nsswitch.conf.
 	t.Parallel()

@@ -56,6 +56,10 @@ type Notification struct {
 	Replaces string `json:"replaces,omitempty"`
 }
 
+// NotificationDefaultAction is the ID of the action a click on the notification
+// itself chooses (the freedesktop "default" action key, GTK's default action).
+const NotificationDefaultAction = "default"
+
 // NotificationAction is a button: ID comes back when the user picks it.
 type NotificationAction struct {
 	ID    string `json:"id"`

@@ -58,7 +58,16 @@ const (
 	// StatusExtra answers service-status as Good would, with the last unit asked
 	// replaced by a unit nobody asked for; other calls as Good.
 	StatusExtra = "status-extra"
+	// NotifyEager answers a notification's post "shown", and every poll of it at
+	// once, still "shown", whatever wait the poll asked for; other calls as Good.
+	NotifyEager = "notify-eager"
+	// NotifyBogusAction answers a notification's post "shown", and every poll with
+	// the action BogusAction, which no client offers; other calls as Good.
+	NotifyBogusAction = "notify-bogus-action"
 )
+
+// BogusAction is the action NotifyBogusAction says the user chose.
+const BogusAction = "rm-rf"
 
 // StatusFloodSize is the size of StatusFlood's answer, under the client's default
 // cap.
@@ -90,6 +99,16 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	switch a.behaviour {
 	case Good, Snapd, Snapd257:
 		a.serveGood(w, r)
+	case NotifyEager, NotifyBogusAction:
+		if r.URL.Path != wire.PathNotifications {
+			a.serveGood(w, r)
+			return
+		}
+		st := wire.NotificationStatus{ID: "n1", State: wire.NotificationStateShown, ActionsShown: true}
+		if r.Method == http.MethodGet && a.behaviour == NotifyBogusAction {
+			st.State, st.Action = wire.NotificationStateAction, BogusAction
+		}
+		a.sync(w, st)
 	case StatusFlood, StatusExtra:
 		if r.URL.Path != wire.PathServiceStatus {
 			a.serveGood(w, r)
