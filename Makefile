@@ -87,11 +87,12 @@ no-binaries:
 check: fmt-check vet no-binaries test spread-local
 
 # The binaries the spread suite uses: this build, the same code under another
-# version as the "upgrade" of the agent-exit-upgrade task, and the OpenFile client of
-# the userd-open-file task.
+# version as the "upgrade" of the agent-exit-upgrade task, the OpenFile client of
+# the userd-open-file task and the fake user manager of the manager-impostor task.
 suite-binaries: build
 	$(MAKE) build BUILDDIR=$(BUILDDIR)/next VERSION=$(VERSION)-next
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BUILDDIR)/openfile ./tests/lib/openfile
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BUILDDIR)/impostor ./tests/lib/impostor
 
 # The spread suite without spread: on this machine, then in a booted Debian container.
 spread-local: suite-binaries

@@ -3,14 +3,14 @@
 //
 // It talks to the manager's private peer-to-peer socket
 // ($XDG_RUNTIME_DIR/systemd/private), as `systemctl --user` does, so it needs no session
-// bus. Every call has a deadline: the caller's, or DefaultTimeout when the caller's
-// context has none. Jobs (start, stop, restart...) are followed to their end, and a job
-// that does not end well is reported as a *JobError carrying the unit's own account of
-// the failure.
+// bus; root also reaches PID 1 over its own (ConnectSystem). Every call has a
+// deadline: the caller's, or DefaultTimeout when the caller's context has none. What is
+// read from a manager root does not trust can be bounded (Limits). Jobs (start, stop,
+// restart...) are followed to their end, and a job that does not end well is reported
+// as a *JobError carrying the unit's own account of the failure.
 package systemd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,23 +23,39 @@ import (
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/snapcore-ng/usersession-agent/internal/peercred"
 )
 
 // DefaultTimeout bounds every call made with a context that has no deadline of its own.
 const DefaultTimeout = 30 * time.Second
 
+// SystemPrivateSocket is the system manager's (PID 1's) private socket, which only
+// root may connect to.
+const SystemPrivateSocket = "/run/systemd/private"
+
 // Manager is a connection to one systemd manager. It is safe for concurrent use. If the
 // manager drops the connection (for instance on `daemon-reexec`), the next call dials
 // again.
 type Manager struct {
-	socketPath string
-	// verify, if set, vets every socket connection before it is used.
-	verify func(net.Conn) error
+	// name is the manager's socket, for messages.
+	name string
+	// dialSocket opens a new socket connection to the manager.
+	dialSocket DialFunc
+	// limits bound what is read from the manager; budget is what is left of
+	// limits.ReadBudget over every connection of the Manager (nil: no budget).
+	limits Limits
+	budget *readBudget
 
 	mu     sync.Mutex
 	link   *link
 	closed bool
 }
+
+// DialFunc opens a socket connection to a manager, ready for D-Bus: whatever checks
+// the caller makes on who serves it are made before it returns, and nothing has been
+// sent on it yet.
+type DialFunc func(ctx context.Context) (net.Conn, error)
 
 // link is one established connection: go-systemd's, and the godbus connection it was
 // built from (go-systemd does not expose it; we watch it to notice that the manager
@@ -49,9 +65,20 @@ type link struct {
 	raw  *godbus.Conn
 	// gone is closed once the raw connection is closed.
 	gone chan struct{}
+	// in is what the connection reads through; its error says why a connection
+	// that broke the Manager's limits was closed.
+	in *limitedReader
 }
 
 func (l *link) connected() bool { return l.conn.Connected() }
+
+// lost is the error of a job whose connection closed before the job's end.
+func (l *link) lost() error {
+	if err := l.in.failure(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+	}
+	return ErrConnectionLost
+}
 
 // ConnectUser connects to the user manager whose runtime directory is runtimeDir (the
 // user's $XDG_RUNTIME_DIR, /run/user/UID). An empty runtimeDir means this process's
@@ -69,23 +96,59 @@ func ConnectUser(ctx context.Context, runtimeDir string) (*Manager, error) {
 // ConnectPrivate connects to the manager listening on the peer-to-peer D-Bus socket at
 // socketPath. It dials at once, so that a missing or dead manager is reported here.
 func ConnectPrivate(ctx context.Context, socketPath string) (*Manager, error) {
-	return ConnectPrivateVerified(ctx, socketPath, nil)
+	return Connect(ctx, socketPath, dialPath(socketPath), Limits{})
 }
 
-// ConnectPrivateVerified is ConnectPrivate for a socket whose server must be vetted
-// first (root connecting to a socket in a user's directory): verify is called on each
-// new socket connection, before anything is sent on it, and an error it returns fails
-// the connection. Redials are vetted the same way.
-func ConnectPrivateVerified(ctx context.Context, socketPath string, verify func(net.Conn) error) (*Manager, error) {
-	m := &Manager{socketPath: socketPath, verify: verify}
+// ConnectSystem connects root to the system manager, PID 1, over its private socket
+// (SystemPrivateSocket): the socket must be served by uid 0. It is go-systemd's
+// NewSystemdConnectionContext with our deadlines: that one's context bounds the
+// connection's whole life (godbus closes a connection when its context ends), and its
+// setup call (AddMatch) has no deadline at all, whereas here ctx bounds the connect
+// and the setup only.
+func ConnectSystem(ctx context.Context) (*Manager, error) {
+	dial := func(ctx context.Context) (net.Conn, error) {
+		s, err := dialPath(SystemPrivateSocket)(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cred, err := peercred.Read(s)
+		if err == nil && cred.UID != 0 {
+			err = fmt.Errorf("%s is served by uid %d, not root", SystemPrivateSocket, cred.UID)
+		}
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		return s, nil
+	}
+	return Connect(ctx, SystemPrivateSocket, dial, Limits{})
+}
+
+// Connect connects to a manager through dial, which the Manager also uses to dial
+// again later; name (its socket's path) names the manager in errors. lim bounds what
+// is read from the manager, for a manager root does not trust (a user's). It dials at
+// once, so that a missing or dead manager is reported here.
+func Connect(ctx context.Context, name string, dial DialFunc, lim Limits) (*Manager, error) {
+	m := &Manager{name: name, dialSocket: dial, limits: lim}
+	if lim.ReadBudget > 0 {
+		m.budget = &readBudget{limit: lim.ReadBudget, left: lim.ReadBudget}
+	}
 	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
-	l, err := dial(ctx, socketPath, verify)
+	l, err := m.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m.link = l
 	return m, nil
+}
+
+// dialPath connects to the unix socket at path.
+func dialPath(path string) DialFunc {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}
 }
 
 // UserPrivateSocket is the private socket of the user manager whose runtime directory
@@ -98,7 +161,7 @@ func UserPrivateSocket(runtimeDir string) string {
 // connects on its first call. The agent uses it so that requests which never touch
 // systemd (and its start-up) pay nothing for a connection.
 func NewPrivate(socketPath string) *Manager {
-	return &Manager{socketPath: socketPath}
+	return &Manager{name: socketPath, dialSocket: dialPath(socketPath)}
 }
 
 // Close closes the connection. Calls in flight fail.
@@ -127,7 +190,7 @@ func (m *Manager) current(ctx context.Context) (*link, error) {
 		m.link.conn.Close()
 		m.link = nil
 	}
-	l, err := dial(ctx, m.socketPath, m.verify)
+	l, err := m.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -135,12 +198,16 @@ func (m *Manager) current(ctx context.Context) (*link, error) {
 	return l, nil
 }
 
-// dial connects to the socket, once: go-systemd's calls and its signals share the
-// connection (see the comment inside). The deadline of ctx bounds the connect, the authentication and the
-// setup calls go-systemd makes without a context of its own: until setup is done each
-// socket carries ctx's deadline, so a hung manager makes the setup fail instead of
-// blocking forever. verify, if not nil, vets each socket before it is used.
-func dial(ctx context.Context, socketPath string, verify func(net.Conn) error) (*link, error) {
+// dial connects to the manager, once: go-systemd's calls and its signals share the
+// connection (see the comment inside). The deadline of ctx bounds the connect, the
+// authentication and the setup calls go-systemd makes without a context of its own:
+// until setup is done each socket carries ctx's deadline, so a hung manager makes the
+// setup fail instead of blocking forever.
+func (m *Manager) dial(ctx context.Context) (*link, error) {
+	if err := m.budget.spent(); err != nil {
+		// A manager that sent too much is not dialled again.
+		return nil, fmt.Errorf("cannot connect to the systemd manager at %s: %w", m.name, err)
+	}
 	l := &link{}
 	var (
 		mu    sync.Mutex // guards socks against the AfterFunc below
@@ -169,8 +236,7 @@ func dial(ctx context.Context, socketPath string, verify func(net.Conn) error) (
 			// the job's end, as with two connections.
 			return l.raw, nil
 		}
-		var d net.Dialer
-		s, err := d.DialContext(ctx, "unix", socketPath)
+		s, err := m.dialSocket(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -180,13 +246,8 @@ func dial(ctx context.Context, socketPath string, verify func(net.Conn) error) (
 		mu.Lock()
 		socks = append(socks, s)
 		mu.Unlock()
-		if verify != nil {
-			if err := verify(s); err != nil {
-				s.Close()
-				return nil, err
-			}
-		}
-		c, err := godbus.NewConn(bufferedConn{Conn: s, r: bufio.NewReaderSize(s, readBufferSize)})
+		l.in = newLimitedReader(s, m.limits, m.budget)
+		c, err := godbus.NewConn(readerConn{Conn: s, r: l.in})
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -209,15 +270,18 @@ func dial(ctx context.Context, socketPath string, verify func(net.Conn) error) (
 		if l.raw != nil {
 			l.raw.Close()
 		}
+		if lerr := l.in.failure(); lerr != nil {
+			err = lerr
+		}
 		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			// The sockets' deadlines are ctx's: say so in terms of ctx.
 			cause := ctx.Err()
 			if cause == nil {
 				cause = context.DeadlineExceeded
 			}
-			return nil, fmt.Errorf("cannot connect to the systemd manager at %s: it did not answer in time: %w", socketPath, cause)
+			return nil, fmt.Errorf("cannot connect to the systemd manager at %s: it did not answer in time: %w", m.name, cause)
 		}
-		return nil, fmt.Errorf("cannot connect to the systemd manager at %s: %w", socketPath, err)
+		return nil, fmt.Errorf("cannot connect to the systemd manager at %s: %w", m.name, err)
 	}
 	for _, s := range socks {
 		_ = s.SetDeadline(time.Time{})
@@ -228,31 +292,13 @@ func dial(ctx context.Context, socketPath string, verify func(net.Conn) error) (
 	context.AfterFunc(l.raw.Context(), func() { close(l.gone) })
 	if !l.connected() {
 		conn.Close()
-		return nil, fmt.Errorf("cannot connect to the systemd manager at %s: connection closed during setup", socketPath)
+		if err := l.in.failure(); err != nil {
+			return nil, fmt.Errorf("cannot connect to the systemd manager at %s: %w", m.name, err)
+		}
+		return nil, fmt.Errorf("cannot connect to the systemd manager at %s: connection closed during setup", m.name)
 	}
 	return l, nil
 }
-
-// readBufferSize is the read buffer of the connection to the manager: the size of
-// a few of its signals (a JobRemoved is about 200 bytes, a PropertiesChanged of a
-// unit up to a few KiB).
-const readBufferSize = 16 << 10
-
-// bufferedConn reads a socket through a buffer. godbus decodes a message from a
-// connection it was given (rather than one it dialled itself) field by field, with a
-// read(2) for each field: about 40 system calls per message. The manager sends every
-// signal to every connection on its private socket, whether asked for or not (a
-// daemon-reload of a small session is about 80 of them per connection, a start or a
-// stop several per unit), so those reads were most of the agent's work: its CPU time
-// for a start, a restart, a stop and a daemon-reload of 10 units went from about 230
-// ms to 100 ms with the buffer (bench/services.sh, docs/benchmarks.md). Writes and
-// deadlines go to the socket itself.
-type bufferedConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // WithDefaultDeadline gives ctx a deadline of d from now if it has none.
 func WithDefaultDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {

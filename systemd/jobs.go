@@ -46,6 +46,8 @@ type job struct {
 	// listening.
 	result chan string
 	gone   <-chan struct{}
+	// lost says why the connection closed.
+	lost func() error
 }
 
 // runJob queues a job and follows it to its end.
@@ -64,7 +66,7 @@ func (m *Manager) queueJob(ctx context.Context, op, unit string, queue jobFunc) 
 	if err != nil {
 		return nil, err
 	}
-	j := &job{op: op, unit: unit, result: make(chan string, 1), gone: l.gone}
+	j := &job{op: op, unit: unit, result: make(chan string, 1), gone: l.gone, lost: l.lost}
 	// On the private socket the manager sends JobRemoved to every connection without
 	// Subscribe (bus_foreach_bus: "send to all direct buses, unconditionally"), which
 	// the integration tests confirm.
@@ -83,7 +85,7 @@ func (m *Manager) wait(ctx context.Context, j *job) error {
 	case <-ctx.Done():
 		return fmt.Errorf("cannot %s %q: job %d did not end in time: %w", j.op, j.unit, j.id, ctx.Err())
 	case <-j.gone:
-		return fmt.Errorf("cannot %s %q: job %d: %w", j.op, j.unit, j.id, ErrConnectionLost)
+		return fmt.Errorf("cannot %s %q: job %d: %w", j.op, j.unit, j.id, j.lost())
 	}
 }
 
@@ -98,12 +100,21 @@ func (m *Manager) jobResult(ctx context.Context, j *job, res string) error {
 	// and bounded so that it cannot eat the caller's whole remaining time.
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if props, err := m.Properties(pctx, j.unit); err == nil {
-		jerr.UnitResult, _ = props["Result"].(string)
-		jerr.ActiveState, _ = props["ActiveState"].(string)
-		jerr.SubState, _ = props["SubState"].(string)
-		jerr.ExecMainCode, _ = props["ExecMainCode"].(int32)
-		jerr.ExecMainStatus, _ = props["ExecMainStatus"].(int32)
+	props := []Prop{UnitProp("ActiveState"), UnitProp("SubState")}
+	switch UnitType(j.unit) {
+	case "service", "socket", "mount", "swap", "timer", "path", "automount", "scope":
+		// The unit types that have a Result.
+		props = append(props, Prop{Iface: typeInterface(j.unit), Name: "Result"})
+	}
+	if UnitType(j.unit) == "service" {
+		props = append(props, Prop{Iface: "Service", Name: "ExecMainCode"}, Prop{Iface: "Service", Name: "ExecMainStatus"})
+	}
+	if got, err := m.Properties(pctx, j.unit, props...); err == nil {
+		jerr.UnitResult, _ = got["Result"].(string)
+		jerr.ActiveState, _ = got["ActiveState"].(string)
+		jerr.SubState, _ = got["SubState"].(string)
+		jerr.ExecMainCode, _ = got["ExecMainCode"].(int32)
+		jerr.ExecMainStatus, _ = got["ExecMainStatus"].(int32)
 	}
 	return jerr
 }

@@ -71,7 +71,7 @@ func (m *Manager) StopOrKill(ctx context.Context, unit string, margin time.Durat
 	case <-ctx.Done():
 		return res, fmt.Errorf("cannot stop %q: job %d did not end in time: %w", unit, j.id, ctx.Err())
 	case <-j.gone:
-		return res, fmt.Errorf("cannot stop %q: job %d: %w", unit, j.id, ErrConnectionLost)
+		return res, fmt.Errorf("cannot stop %q: job %d: %w", unit, j.id, j.lost())
 	case <-timer.C:
 	}
 	if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil {

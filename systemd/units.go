@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
 )
 
 // Unit is a unit as the manager lists it.
@@ -44,22 +45,40 @@ func (m *Manager) ListUnitsByPatterns(ctx context.Context, states, patterns []st
 	return unitsFrom(us), nil
 }
 
-// Properties returns every property of unit, of all its interfaces (org.freedesktop.
-// systemd1.Unit and the type's own, e.g. ...Service), in one call, as `systemctl show`
-// reads them. Asking about a unit the manager does not know loads a stub whose
-// LoadState is "not-found"; it is not an error.
-func (m *Manager) Properties(ctx context.Context, unit string) (map[string]any, error) {
+// Prop names a property of a unit: its interface, short ("Unit", "Service",
+// "Socket"...), and its name.
+type Prop struct {
+	Iface, Name string
+}
+
+// UnitProp is a property of the org.freedesktop.systemd1.Unit interface, which every
+// unit has.
+func UnitProp(name string) Prop { return Prop{Iface: "Unit", Name: name} }
+
+// Properties reads the named properties of unit, all asked for at once (one round
+// trip), and returns them by name. Only what is asked for is read, never all of a
+// unit's properties (a unit has a few hundred). Asking about a unit the manager does
+// not know loads a stub whose LoadState is "not-found"; it is not an error.
+func (m *Manager) Properties(ctx context.Context, unit string, props ...Prop) (map[string]any, error) {
 	ctx, cancel := WithDefaultDeadline(ctx, DefaultTimeout)
 	defer cancel()
 	l, err := m.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	props, err := l.conn.GetAllPropertiesContext(ctx, unit)
-	if err != nil {
-		return nil, callError(ctx, "get properties of", unit, err)
+	path := godbus.ObjectPath("/org/freedesktop/systemd1/unit/" + sdbus.PathBusEscape(unit))
+	reqs := make([]propRequest, len(props))
+	for i, p := range props {
+		reqs[i] = propRequest{unitName: unit, path: path, iface: "org.freedesktop.systemd1." + p.Iface, name: p.Name}
 	}
-	return props, nil
+	if err := getProperties(ctx, l.raw, reqs); err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(reqs))
+	for _, r := range reqs {
+		out[r.name] = r.value
+	}
+	return out, nil
 }
 
 // Property returns one property of unit. iface is the short interface name: "Unit",

@@ -58,7 +58,9 @@ is what a session that is gone left behind: it is listed as "no session" and is
 no failure. If the user's manager runs, the agent socket is broken: it is
 repaired as "snap sessions repair" does, and the call made again, once, unless
 --no-repair is given. Root talks to a user's manager only after checking that
-the process serving its socket is that user's systemd --user.
+the process serving its socket is the systemd --user the system started for that
+user (where PID 1 is systemd: the main process of user@UID.service, as PID 1
+says); a process that fails the check is sent nothing, and the session fails.
 
 While more than 8 sessions are being called and stderr is a terminal, a
 progress line ("42/200 sessions answered") is shown on stderr.`, func(*cmdEnv) flags.Commander { return &cmdSessions{} })

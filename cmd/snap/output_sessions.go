@@ -295,11 +295,17 @@ func escapeJSON(data []byte) []byte {
 // printableCause is err, less a *client.SessionError's own uid prefix, with the
 // text an agent may have chosen made printable: an agent error's message, and each
 // unit and reason of its per-unit failures, each on its own (so that one long reason
-// does not hide the others); any other error as a whole.
+// does not hide the others); a failed repair's cause and failure each on its own;
+// any other error as a whole.
 func printableCause(err error) error {
 	var se *client.SessionError
 	if errors.As(err, &se) {
 		err = se.Err
+	}
+	if re, ok := err.(*client.RepairError); ok && re.Err != nil {
+		// Why the agent is unreachable and why it could not be repaired are each
+		// cut on their own, so that a long first one does not hide the second.
+		return &client.RepairError{Cause: errors.New(printable(re.Cause.Error())), Err: errors.New(printable(re.Err.Error()))}
 	}
 	ae, ok := err.(*client.AgentError)
 	if !ok {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -33,6 +35,19 @@ func TestPrintableEscapesControlsAndBoundsLength(t *testing.T) {
 		if got := printable(tc.in); got != tc.want {
 			t.Errorf("printable(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// A failed repair says why the agent was unreachable and why it was not repaired,
+// each cut on its own: a long first part does not hide the second.
+func TestPrintableCauseKeepsWhyARepairFailed(t *testing.T) {
+	err := &client.SessionError{UID: 1001, Op: "repair session agent", Err: &client.RepairError{
+		Cause: errors.New(strings.Repeat("unreachable ", 40)),
+		Err:   errors.New("not served by the user's systemd manager: pid 42 is traced\x1b[2J"),
+	}}
+	got := printableCause(err).Error()
+	if !strings.Contains(got, "…, and cannot repair it: not served by the user's systemd manager: pid 42 is traced\\x1b[2J") {
+		t.Errorf("printableCause = %q", got)
 	}
 }
 

@@ -130,15 +130,21 @@ func (e *IdentityError) Error() string {
 	return fmt.Sprintf("socket is served by uid %d (pid %d), not by the session's user", e.PeerUID, e.PeerPID)
 }
 
-// UnsafeSocketError says discovery would not use a socket path, because it, or its
+// UnsafeSocketError says the client would not use a socket path, because it, or its
 // directory, could have been placed or replaced by someone other than the user.
 type UnsafeSocketError struct {
 	Path   string
 	Reason string
+	// Manager: the socket is the user manager's private socket, not the agent's.
+	Manager bool
 }
 
 func (e *UnsafeSocketError) Error() string {
-	return fmt.Sprintf("unsafe agent socket %s: %s", e.Path, e.Reason)
+	what := "agent socket"
+	if e.Manager {
+		what = "user manager socket"
+	}
+	return fmt.Sprintf("unsafe %s %s: %s", what, e.Path, e.Reason)
 }
 
 // UnsupportedError says the agent does not know an option of the request (an older

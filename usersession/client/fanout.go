@@ -57,21 +57,13 @@ func fanOutWith[T any](ctx context.Context, c *Client, t Targets, op string, sca
 		res.Skipped = d.Skipped
 		res.NotLoginSessions = d.NotLoginSessions
 	}
-	repairable := func(err error) bool { return c.opts.RepairAgents && IsNoAgent(err) }
-	for uid, err := range d.Failed {
-		if !repairable(err) {
-			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: op, Err: err}})
-		}
-	}
-	first := len(res.Outcomes)
-	// noSocket holds, for each outcome to reach, why it has no socket (nil when it
-	// has one).
-	var noSocket []error
+	// Users' managers are found through one connection to PID 1 (where it is
+	// systemd) for the whole fan-out.
+	ms := c.newManagers()
+	defer ms.close()
 	seen := map[int]bool{}
 	for _, s := range d.Sessions {
 		seen[s.UID] = true
-		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: s.UID, Socket: s.Socket, optional: t.all})
-		noSocket = append(noSocket, nil)
 	}
 	for _, sk := range d.Skipped {
 		seen[sk.UID] = true
@@ -79,16 +71,45 @@ func fanOutWith[T any](ctx context.Context, c *Client, t Targets, op string, sca
 	for _, s := range d.NotLoginSessions {
 		seen[s.UID] = true
 	}
+	var scan []scanned
+	if t.all && scanFailed {
+		scan = c.failedSockets(ctx, ms, seen)
+	}
+	missing := func(uid int) *NoAgentError {
+		return &NoAgentError{Path: filepath.Join(c.opts.RuntimeDir, strconv.Itoa(uid), SocketName)}
+	}
+
+	// The outcomes known already come first, then those to reach.
+	repairable := func(err error) bool { return c.opts.RepairAgents && IsNoAgent(err) }
+	for uid, err := range d.Failed {
+		if !repairable(err) {
+			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: op, Err: err}})
+		}
+	}
+	for _, f := range scan {
+		if f.err != nil {
+			m := missing(f.uid)
+			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: f.uid, Socket: m.Path, Err: &SessionError{UID: f.uid, Op: op, Err: &RepairError{Cause: m, Err: f.err}}})
+		}
+	}
+	first := len(res.Outcomes)
+	// noSocket holds, for each outcome to reach, why it has no socket (nil when it
+	// has one).
+	var noSocket []error
+	for _, s := range d.Sessions {
+		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: s.UID, Socket: s.Socket, optional: t.all})
+		noSocket = append(noSocket, nil)
+	}
 	for uid, err := range d.Failed {
 		if repairable(err) {
 			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid})
 			noSocket = append(noSocket, err)
 		}
 	}
-	if t.all && scanFailed {
-		for _, uid := range c.failedSockets(ctx, seen) {
-			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid})
-			noSocket = append(noSocket, &NoAgentError{Path: filepath.Join(c.opts.RuntimeDir, strconv.Itoa(uid), SocketName)})
+	for _, f := range scan {
+		if f.err == nil {
+			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: f.uid})
+			noSocket = append(noSocket, missing(f.uid))
 		}
 	}
 
@@ -113,7 +134,7 @@ func fanOutWith[T any](ctx context.Context, c *Client, t Targets, op string, sca
 			o.Err = &SessionError{UID: o.UID, Op: op, Err: queuedErr(ctx, start)}
 			return
 		}
-		repaired, err := c.reach(ctx, Session{UID: o.UID, Socket: o.Socket}, noSocket, func(ctx context.Context, s Session) error {
+		repaired, err := c.reach(ctx, ms, Session{UID: o.UID, Socket: o.Socket}, noSocket, func(ctx context.Context, s Session) error {
 			result, err := do(ctx, s)
 			o.Result, o.Socket = result, s.Socket
 			return err

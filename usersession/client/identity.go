@@ -26,24 +26,23 @@ import (
 // root wait past the deadline on any of them.
 func dialAgent(s Session, timeout time.Duration, deadline time.Time) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, _, _ string) (net.Conn, error) {
-		sock, err := openSocket(s)
+		conn, err := connectOwned(ctx, s.Socket, s.UID, timeout)
 		if err != nil {
-			return nil, err
-		}
-		defer unix.Close(sock)
-		d := net.Dialer{Timeout: timeout}
-		conn, err := d.DialContext(ctx, "unix", fdPath(sock))
-		if err != nil {
-			// Name the socket, not the descriptor it was reached through.
-			if oe, ok := err.(*net.OpError); ok {
-				oe.Addr = &net.UnixAddr{Name: s.Socket, Net: "unix"}
-			}
-			if ctx.Err() == nil && isTimeout(err) {
+			var ue *UnsafeSocketError
+			var pe *fs.PathError
+			switch {
+			case errors.As(err, &ue):
+				return nil, err
+			case errors.As(err, &pe) && (errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR)):
+				return nil, &UnsafeSocketError{Path: s.Socket, Reason: "a symlink since discovery"}
+			case errors.As(err, &pe):
+				// Gone: the agent exited since discovery.
+				return nil, &TransportError{Op: "connect", Err: err}
+			case ctx.Err() == nil && isTimeout(err):
 				return nil, &TimeoutError{Phase: PhaseConnect, Limit: timeout}
-			}
-			// The caller's or the call's deadline is classified by the caller,
-			// which knows which one it was.
-			if ctx.Err() != nil {
+			case ctx.Err() != nil:
+				// The caller's or the call's deadline is classified by the
+				// caller, which knows which one it was.
 				return nil, ctx.Err()
 			}
 			return nil, &TransportError{Op: "connect", Err: err}
@@ -60,51 +59,67 @@ func dialAgent(s Session, timeout time.Duration, deadline time.Time) func(ctx co
 	}
 }
 
-// openSocket opens s's socket file (O_PATH: a handle on the inode, not a connection)
-// through its directory, following no symlink in either, and checks the inodes
-// opened: the directory and the socket belong to s.UID and only it can write the
-// directory, as discovery checked by path. Connecting through the handle
-// (/proc/self/fd/N) reaches exactly the inode checked: a user who swaps the path for
-// a symlink to another socket after discovery cannot make root connect there.
-func openSocket(s Session) (int, error) {
-	dir, name := filepath.Split(s.Socket)
+// connectOwned connects, within timeout, to the unix socket at path, which must be
+// uid's: it opens the socket file (O_PATH: a handle on the inode, not a connection)
+// through its directory, following no symlink in either, checks the inodes opened
+// (the directory and the socket belong to uid, and only uid can write the
+// directory), and connects through the handle (/proc/self/fd/N), which reaches
+// exactly the inode checked: a user who swaps the path for a symlink to another
+// socket after it was checked cannot make root connect there. Agent sockets and
+// users' manager sockets are both reached this way.
+//
+// A socket or directory that is not uid's is an *UnsafeSocketError; one that cannot
+// be opened an *fs.PathError (ELOOP or ENOTDIR for a symlink); a failed connect
+// the dialer's error, naming path.
+func connectOwned(ctx context.Context, path string, uid int, timeout time.Duration) (net.Conn, error) {
+	fd, err := openOwned(path, uid)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, "unix", fdPath(fd))
+	if err != nil {
+		// Name the socket, not the descriptor it was reached through.
+		if oe, ok := err.(*net.OpError); ok {
+			oe.Addr = &net.UnixAddr{Name: path, Net: "unix"}
+		}
+		return nil, err
+	}
+	return conn, nil
+}
+
+// openOwned opens the socket file at path for connectOwned.
+func openOwned(path string, uid int) (int, error) {
+	dir, name := filepath.Split(path)
 	unsafe := func(reason string, args ...any) error {
-		return &UnsafeSocketError{Path: s.Socket, Reason: fmt.Sprintf(reason, args...)}
+		return &UnsafeSocketError{Path: path, Reason: fmt.Sprintf(reason, args...)}
 	}
 	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, openError(s, err)
+		return -1, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer unix.Close(dfd)
 	var st unix.Stat_t
 	if err := unix.Fstat(dfd, &st); err != nil {
-		return -1, &TransportError{Op: "connect", Err: err}
+		return -1, err
 	}
-	if int(st.Uid) != s.UID || st.Mode&0o022 != 0 {
-		return -1, unsafe("directory %s changed since discovery (owner uid %d, mode %04o)", dir, st.Uid, st.Mode&0o7777)
+	if int(st.Uid) != uid || st.Mode&0o022 != 0 {
+		return -1, unsafe("directory %s is not the user's alone (owner uid %d, mode %04o)", dir, st.Uid, st.Mode&0o7777)
 	}
 	fd, err := unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, openError(s, err)
+		return -1, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return -1, &TransportError{Op: "connect", Err: err}
+		return -1, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || int(st.Uid) != s.UID {
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK || int(st.Uid) != uid {
 		unix.Close(fd)
-		return -1, unsafe("it changed since discovery (now mode %07o, owner uid %d)", st.Mode, st.Uid)
+		return -1, unsafe("it is not a socket of the user's (mode %07o, owner uid %d)", st.Mode, st.Uid)
 	}
 	return fd, nil
-}
-
-// openError types a failure to open the socket or its directory: gone (the agent
-// exited since discovery) is a connect failure, a symlink an unsafe socket.
-func openError(s Session, err error) error {
-	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
-		return &UnsafeSocketError{Path: s.Socket, Reason: "a symlink since discovery"}
-	}
-	return &TransportError{Op: "connect", Err: &fs.PathError{Op: "open", Path: s.Socket, Err: err}}
 }
 
 // fdPath is the path under which a descriptor's file is reached again.

@@ -9,10 +9,12 @@ type Kind string
 
 // Outcome kinds.
 const (
-	KindOK              Kind = "ok"
-	KindAgentError      Kind = "agent-error"
-	KindTimeout         Kind = "timeout"
-	KindTransportError  Kind = "transport-error"
+	KindOK             Kind = "ok"
+	KindAgentError     Kind = "agent-error"
+	KindTimeout        Kind = "timeout"
+	KindTransportError Kind = "transport-error"
+	// KindRefused: the process serving the agent's socket is not the user's, or
+	// the one serving the user's manager socket is not the user's manager.
 	KindRefused         Kind = "refused"
 	KindUnsafeSocket    Kind = "unsafe-socket"
 	KindNoAgent         Kind = "no-agent"
@@ -36,6 +38,7 @@ func KindOf(err error) Kind {
 		ne *NoAgentError
 		re *InvalidResponseError
 		se *NoSessionError
+		mi *ManagerIdentityError
 		be *RepairError
 		us *UnsupportedError
 	)
@@ -44,6 +47,9 @@ func KindOf(err error) Kind {
 		return KindOK
 	case errors.As(err, &se):
 		return KindNoSession
+	case errors.As(err, &mi):
+		// Root would not talk to what serves the user's manager socket.
+		return KindRefused
 	case errors.As(err, &be):
 		return KindBrokenAgent
 	case errors.As(err, &ae):

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/snapcore-ng/usersession-agent/systemd"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -96,7 +98,11 @@ func unreachable(err error) bool {
 // s.Socket is empty when discovery found no socket (noSocket says why); then attempt
 // is only made if the repair brings one. It returns what was repaired (nil if
 // nothing) and attempt's typed error.
-func (c *Client) reach(ctx context.Context, s Session, noSocket error, attempt func(context.Context, Session) error) (*RepairResult, error) {
+//
+// Telling the cases apart sends nothing to the user's manager (see managers.find),
+// and nothing at all is sent to a process that is not that manager: that is a
+// failure naming it, never "no session".
+func (c *Client) reach(ctx context.Context, ms *managers, s Session, noSocket error, attempt func(context.Context, Session) error) (*RepairResult, error) {
 	err := noSocket
 	if s.Socket != "" {
 		if err = attempt(ctx, s); err == nil || !unreachable(err) {
@@ -107,7 +113,7 @@ func (c *Client) reach(ctx context.Context, s Session, noSocket error, attempt f
 	// the attempt made again afterwards has its own deadlines.
 	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	m, merr := c.connectManager(rctx, s.UID)
+	conn, merr := ms.find(rctx, s.UID)
 	if merr != nil {
 		var nm *NoManagerError
 		switch {
@@ -120,10 +126,15 @@ func (c *Client) reach(ctx context.Context, s Session, noSocket error, attempt f
 		}
 		return nil, &RepairError{Cause: err, Err: merr}
 	}
-	defer m.Close()
 	if !c.opts.RepairAgents {
+		conn.Close()
 		return nil, &RepairError{Cause: err}
 	}
+	m, merr := ms.connect(rctx, s.UID, conn)
+	if merr != nil {
+		return nil, &RepairError{Cause: err, Err: merr}
+	}
+	defer m.Close()
 	rep, rerr := repairSocket(rctx, m, err)
 	if rerr != nil {
 		return rep, &RepairError{Cause: err, Err: rerr}
@@ -170,13 +181,32 @@ func repairSocket(ctx context.Context, m *systemd.Manager, cause error) (*Repair
 	return rep, nil
 }
 
+// socketState reads the agent socket unit's state: the four properties it shows,
+// each cut to maxStateRunes.
 func socketState(ctx context.Context, m *systemd.Manager) (UnitState, error) {
-	props, err := m.Properties(ctx, AgentSocketUnit)
+	props, err := m.Properties(ctx, AgentSocketUnit,
+		systemd.UnitProp("LoadState"), systemd.UnitProp("ActiveState"), systemd.UnitProp("SubState"),
+		systemd.Prop{Iface: "Socket", Name: "Result"})
 	if err != nil {
 		return UnitState{}, err
 	}
-	str := func(name string) string { s, _ := props[name].(string); return s }
+	str := func(name string) string { s, _ := props[name].(string); return shorten(s, maxStateRunes) }
 	return UnitState{LoadState: str("LoadState"), ActiveState: str("ActiveState"), SubState: str("SubState"), Result: str("Result")}, nil
+}
+
+// maxStateRunes bounds each field of a UnitState, in runes, as the table bounds what
+// it prints of an agent's or a manager's text (cmd/snap: 200 runes): a manager's
+// states are short words, and JSON carries no more of them than the table.
+const maxStateRunes = 200
+
+// shorten cuts s to n runes, ending with "…" when it was cut, and replaces bytes that
+// are not UTF-8.
+func shorten(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\ufffd")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }
 
 // RepairReport is what `repair` found for one user: the agent's session info, and
@@ -217,10 +247,14 @@ func (c *Client) Repair(ctx context.Context, t Targets) (*Results[RepairReport],
 
 // socketStateOf reads the agent socket unit's state in uid's verified manager,
 // within the client's whole-call deadline.
-func (c *Client) socketStateOf(ctx context.Context, uid int) (UnitState, error) {
+func (c *Client) socketStateOf(ctx context.Context, ms *managers, uid int) (UnitState, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	m, err := c.connectManager(ctx, uid)
+	conn, err := ms.find(ctx, uid)
+	if err != nil {
+		return UnitState{}, err
+	}
+	m, err := ms.connect(ctx, uid, conn)
 	if err != nil {
 		return UnitState{}, err
 	}
@@ -228,17 +262,26 @@ func (c *Client) socketStateOf(ctx context.Context, uid int) (UnitState, error) 
 	return socketState(ctx, m)
 }
 
+// scanned is a user found by failedSockets: one whose agent socket unit failed (err
+// nil), or whose manager could not be asked (err says why).
+type scanned struct {
+	uid int
+	err error
+}
+
 // failedSockets returns the uids, other than those in skip, whose manager runs in
 // the runtime directory and whose agent socket unit is failed: the users that lost
-// their agent socket file to a start-limit failure. Dynamic-user uids are no login
-// sessions (see Discovery). The managers are asked one after
-// the other: these are the users without an agent socket, normally none or few.
-func (c *Client) failedSockets(ctx context.Context, skip map[int]bool) []int {
+// their agent socket file to a start-limit failure; and those whose manager could
+// not be asked, a process failing the check on the manager's socket included.
+// Dynamic-user uids are no login sessions (see Discovery). The managers are asked
+// one after the other: these are the users without an agent socket, normally none
+// or few.
+func (c *Client) failedSockets(ctx context.Context, ms *managers, skip map[int]bool) []scanned {
 	entries, err := os.ReadDir(c.opts.RuntimeDir)
 	if err != nil {
 		return nil
 	}
-	var uids []int
+	var found []scanned
 	for _, e := range entries {
 		uid := parseUID(e.Name())
 		if uid < 0 || skip[uid] || (uid >= DynamicUIDMin && uid <= DynamicUIDMax) {
@@ -247,10 +290,15 @@ func (c *Client) failedSockets(ctx context.Context, skip map[int]bool) []int {
 		if _, err := os.Lstat(c.managerSocket(uid)); err != nil {
 			continue
 		}
-		st, err := c.socketStateOf(ctx, uid)
-		if err == nil && st.ActiveState == "failed" {
-			uids = append(uids, uid)
+		st, err := c.socketStateOf(ctx, ms, uid)
+		var nm *NoManagerError
+		switch {
+		case errors.As(err, &nm):
+		case err != nil:
+			found = append(found, scanned{uid: uid, err: err})
+		case st.ActiveState == "failed":
+			found = append(found, scanned{uid: uid})
 		}
 	}
-	return uids
+	return found
 }
