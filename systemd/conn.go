@@ -80,6 +80,17 @@ func (l *link) lost() error {
 	return ErrConnectionLost
 }
 
+// callError is callError for a call made on l: when l was closed for breaking the
+// Manager's limits, that is what the call failed of, not the "connection closed"
+// godbus answers it with (which of the two a caller sees first is a race between
+// godbus's reader and the caller).
+func (l *link) callError(ctx context.Context, op, unit string, err error) error {
+	if lerr := l.in.failure(); lerr != nil {
+		err = lerr
+	}
+	return callError(ctx, op, unit, err)
+}
+
 // ConnectUser connects to the user manager whose runtime directory is runtimeDir (the
 // user's $XDG_RUNTIME_DIR, /run/user/UID). An empty runtimeDir means this process's
 // $XDG_RUNTIME_DIR.

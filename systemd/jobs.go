@@ -72,7 +72,7 @@ func (m *Manager) queueJob(ctx context.Context, op, unit string, queue jobFunc) 
 	// the integration tests confirm.
 	j.id, err = queue(l.conn, ctx, unit, jobMode, j.result)
 	if err != nil {
-		return nil, callError(ctx, op, unit, err)
+		return nil, l.callError(ctx, op, unit, err)
 	}
 	return j, nil
 }

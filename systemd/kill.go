@@ -23,7 +23,7 @@ func (m *Manager) Kill(ctx context.Context, unit string, sig syscall.Signal) err
 		return err
 	}
 	if err := l.conn.KillUnitWithTarget(ctx, unit, sdbus.All, int32(sig)); err != nil {
-		return callError(ctx, "send "+signalName(int32(sig))+" to", unit, err)
+		return l.callError(ctx, "send "+signalName(int32(sig))+" to", unit, err)
 	}
 	return nil
 }

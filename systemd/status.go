@@ -59,7 +59,7 @@ func (m *Manager) Status(ctx context.Context, units []string) ([]UnitStatus, err
 	}
 	listed, err := l.conn.ListUnitsByNamesContext(ctx, units)
 	if err != nil {
-		return nil, callError(ctx, "get the status of", strings.Join(units, " "), err)
+		return nil, l.callError(ctx, "get the status of", strings.Join(units, " "), err)
 	}
 	if len(listed) != len(units) {
 		return nil, fmt.Errorf("cannot get the status of %q: the manager answered about %d units instead of %d", strings.Join(units, " "), len(listed), len(units))
@@ -84,7 +84,7 @@ func (m *Manager) Status(ctx context.Context, units []string) ([]UnitStatus, err
 			}
 		}
 	}
-	if err := getProperties(ctx, l.raw, reqs); err != nil {
+	if err := getProperties(ctx, l, reqs); err != nil {
 		return nil, err
 	}
 	for _, r := range reqs {
@@ -120,14 +120,14 @@ type propRequest struct {
 // getProperties reads the properties with every Get in flight at once: the manager
 // answers them in order, and we pay one round trip instead of one per property. It
 // starts no goroutine: godbus delivers the answers on our channel.
-func getProperties(ctx context.Context, conn *godbus.Conn, reqs []propRequest) error {
+func getProperties(ctx context.Context, l *link, reqs []propRequest) error {
 	if len(reqs) == 0 {
 		return nil
 	}
 	done := make(chan *godbus.Call, len(reqs))
 	calls := make(map[*godbus.Call]int, len(reqs))
 	for i, r := range reqs {
-		obj := conn.Object("org.freedesktop.systemd1", r.path)
+		obj := l.raw.Object("org.freedesktop.systemd1", r.path)
 		c := obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, done, r.iface, r.name)
 		calls[c] = i
 	}
@@ -139,12 +139,12 @@ func getProperties(ctx context.Context, conn *godbus.Conn, reqs []propRequest) e
 		case <-ctx.Done():
 			// godbus answers every pending call with ctx's error, but do not count
 			// on it.
-			return callError(ctx, "read unit properties", "", ctx.Err())
+			return l.callError(ctx, "read unit properties", "", ctx.Err())
 		}
 		r := &reqs[calls[c]]
 		if c.Err != nil {
 			if firstErr == nil {
-				firstErr = callError(ctx, "read property "+r.name+" of", r.unitName, c.Err)
+				firstErr = l.callError(ctx, "read property "+r.name+" of", r.unitName, c.Err)
 			}
 			continue
 		}

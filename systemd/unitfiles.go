@@ -16,7 +16,7 @@ func (m *Manager) Enable(ctx context.Context, units []string) error {
 		return err
 	}
 	if _, _, err := l.conn.EnableUnitFilesContext(ctx, units, false, false); err != nil {
-		return callError(ctx, "enable", strings.Join(units, " "), err)
+		return l.callError(ctx, "enable", strings.Join(units, " "), err)
 	}
 	return nil
 }
@@ -30,7 +30,7 @@ func (m *Manager) Disable(ctx context.Context, units []string) error {
 		return err
 	}
 	if _, err := l.conn.DisableUnitFilesContext(ctx, units, false); err != nil {
-		return callError(ctx, "disable", strings.Join(units, " "), err)
+		return l.callError(ctx, "disable", strings.Join(units, " "), err)
 	}
 	return nil
 }
@@ -45,7 +45,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return err
 	}
 	if err := l.conn.ReloadContext(ctx); err != nil {
-		return callError(ctx, "reload the systemd manager", "", err)
+		return l.callError(ctx, "reload the systemd manager", "", err)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func (m *Manager) ListUnitsByPatterns(ctx context.Context, states, patterns []st
 	}
 	us, err := l.conn.ListUnitsByPatternsContext(ctx, states, patterns)
 	if err != nil {
-		return nil, callError(ctx, "list units", "", err)
+		return nil, l.callError(ctx, "list units", "", err)
 	}
 	return unitsFrom(us), nil
 }
@@ -71,7 +71,7 @@ func (m *Manager) Properties(ctx context.Context, unit string, props ...Prop) (m
 	for i, p := range props {
 		reqs[i] = propRequest{unitName: unit, path: path, iface: "org.freedesktop.systemd1." + p.Iface, name: p.Name}
 	}
-	if err := getProperties(ctx, l.raw, reqs); err != nil {
+	if err := getProperties(ctx, l, reqs); err != nil {
 		return nil, err
 	}
 	out := make(map[string]any, len(reqs))
@@ -97,7 +97,7 @@ func (m *Manager) Property(ctx context.Context, unit, iface, name string) (any, 
 		p, err = l.conn.GetUnitTypePropertyContext(ctx, unit, iface, name)
 	}
 	if err != nil {
-		return nil, callError(ctx, "get property "+name+" of", unit, err)
+		return nil, l.callError(ctx, "get property "+name+" of", unit, err)
 	}
 	return p.Value.Value(), nil
 }
@@ -112,7 +112,7 @@ func (m *Manager) UnitOfPID(ctx context.Context, pid uint32) (string, error) {
 	}
 	name, err := l.conn.GetUnitNameByPID(ctx, pid)
 	if err != nil {
-		return "", callError(ctx, "find the unit of", fmt.Sprintf("pid %d", pid), err)
+		return "", l.callError(ctx, "find the unit of", fmt.Sprintf("pid %d", pid), err)
 	}
 	return name, nil
 }
@@ -127,7 +127,7 @@ func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
 		return err
 	}
 	if err := l.conn.ResetFailedUnitContext(ctx, unit); err != nil {
-		return callError(ctx, "reset the failed state of", unit, err)
+		return l.callError(ctx, "reset the failed state of", unit, err)
 	}
 	return nil
 }
