@@ -136,7 +136,7 @@ func (w *watcher) handle(sig *dbus.Signal) {
 			return
 		}
 		if serverID, state, action, ok := fdoSignal(sig); ok {
-			w.tracker.fdoEvent(serverID, state, action)
+			w.tracker.fdoEvent(uint64(sig.Sequence), serverID, state, action)
 		}
 	}
 }

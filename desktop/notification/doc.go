@@ -20,9 +20,10 @@
 // A Manager (manager.go) is three parts, each with its own lock or none:
 //
 //   - the tracker (tracker.go), which knows nothing of the bus: each notification's
-//     status, the order of posts and which to forget when full, the waiters, the
-//     signals that overtook the answer of their post, and how long open questions
-//     keep the process busy;
+//     status, the order of posts and which to forget when full, the waiters, how
+//     long open questions keep the process busy, and (orphans.go) which notification
+//     each freedesktop signal is about, from the order of the server's messages,
+//     keeping those read before the answer of the post they may be about;
 //   - the watcher (bus.go), the bus side: the owner of each server name, what the
 //     freedesktop server says of itself, and the signal reader that keeps both
 //     current and tells the tracker what the servers said;

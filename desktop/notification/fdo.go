@@ -70,12 +70,13 @@ func (b *fdoBackend) post(ctx context.Context, _ string, replaces uint32, msg *M
 		expire = int32(msg.Expire.Milliseconds())
 	}
 	var serverID uint32
-	err = b.c.call(ctx, b.obj, fdoName+".Notify", msg.AppName, replaces, msg.Icon, msg.Title, body,
-		actions, hints, expire).Store(&serverID)
-	if err != nil {
+	call := b.c.call(ctx, b.obj, fdoName+".Notify", msg.AppName, replaces, msg.Icon, msg.Title, body,
+		actions, hints, expire)
+	if err := call.Store(&serverID); err != nil {
 		return postResult{}, b.c.error("cannot post notification", err)
 	}
-	return postResult{serverID: serverID, serverName: srv.name, actionsShown: len(actions) > 0}, nil
+	return postResult{serverID: serverID, serverName: srv.name, actionsShown: len(actions) > 0,
+		answeredAt: uint64(call.ResponseSequence)}, nil
 }
 
 // close takes the server's notification down.

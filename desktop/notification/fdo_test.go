@@ -122,3 +122,62 @@ func TestServerLeavingEndsItsNotifications(t *testing.T) {
 		t.Fatalf("busy until %v with no open question", until)
 	}
 }
+
+// A re-post under a known id gets that notification's server ID back from dunst, and
+// is shown, and stays so, whatever dunst said of the one it replaced: there the user
+// chose an action in the context menu, then dismissed the notification (two
+// signals, the second about a notification already answered), or root closed it
+// (NotificationClosed, reason 3, sent while Close is answered). The tracker once kept
+// such a signal and gave it to the re-post, which showed as ended while on screen.
+func TestDunstRePostIsShownWhateverItReplaced(t *testing.T) {
+	bus := dbustest.Start(t)
+	d := startDunst(t, bus)
+	m := newManager(t, bus, notification.Config{})
+	const id = "refresh:firefox"
+	updated := &notification.Message{Title: "Firefox was updated"}
+
+	for _, end := range []struct {
+		name string
+		end  func()
+	}{{"answered, then dismissed", func() {
+		d.choose(t, "Later")
+		if _, err := d.ctl("action", "0"); err != nil {
+			t.Fatal(err)
+		}
+		if st := waitFinal(t, m, id); st.State != notification.StateAction {
+			t.Fatalf("after the user chose Later: %+v", st)
+		}
+		if _, err := d.ctl("close"); err != nil {
+			t.Fatal(err)
+		}
+	}}, {"closed by a call", func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if st, err := m.Close(ctx, id); err != nil || st.State != notification.StateClosed {
+			t.Fatalf("close: %+v, %v", st, err)
+		}
+	}}} {
+		post(t, m, id, question)
+		end.end()
+		testenv.WaitFor(t, 20*time.Second, "dunst to take it down", func() bool { return d.displayed(t) == 0 })
+		if st := post(t, m, id, updated); st.State != notification.StateShown {
+			t.Fatalf("%s, then re-posted: %+v", end.name, st)
+		}
+		// dunst sends the probe's expiry after every signal about what the re-post
+		// replaced: once the manager has it, it has read those too.
+		probe := notification.NewID()
+		post(t, m, probe, &notification.Message{Title: "Probe", Expire: 100 * time.Millisecond})
+		if st := waitFinal(t, m, probe); st.State != notification.StateExpired {
+			t.Fatalf("probe: %+v", st)
+		}
+		if st, err := m.Status(id); err != nil || st.State != notification.StateShown {
+			t.Fatalf("%s, then re-posted, once dunst's signals are read: %+v, %v", end.name, st, err)
+		}
+		if n := d.displayed(t); n != 1 {
+			t.Fatalf("%s, then re-posted: dunst displays %d notifications, want 1", end.name, n)
+		}
+		if _, err := d.ctl("close-all"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -198,12 +198,13 @@ func (m *Manager) Post(ctx context.Context, id string, msg *Message) (Status, er
 	if err != nil {
 		return Status{}, err
 	}
-	replaces, err := m.tracker.reserve(id, b.name())
+	rsv, err := m.tracker.reserve(id, b.name())
 	if err != nil {
 		return Status{}, err
 	}
-	res, err := b.post(ctx, id, replaces, msg)
+	res, err := b.post(ctx, id, rsv.replaces, msg)
 	if err != nil {
+		m.tracker.abandon(rsv)
 		return Status{}, err
 	}
 	if b.name() == ServerFreedesktop {
@@ -211,7 +212,7 @@ func (m *Manager) Post(ctx context.Context, id string, msg *Message) (Status, er
 		// failure here only means its signals are ignored until it changes owner.
 		_, _ = bus.owners.owner(ctx, fdoName)
 	}
-	return m.tracker.record(id, b.name(), msg, res)
+	return m.tracker.record(rsv, msg, res)
 }
 
 // Status returns the status of notification id; an unknown id is an *Error of kind

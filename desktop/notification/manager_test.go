@@ -12,20 +12,31 @@ import (
 // The manager's tests without a bus: its backends and owner lookup are fakes behind
 // their small interfaces; the bus tests (package notification_test) use real servers.
 
-// fakeBackend records posts and closes, and answers as told.
+// fakeBackend records posts and closes, and answers as told. Its answers and the
+// tests' signals take their wire positions from one count (wire).
 type fakeBackend struct {
 	server string
 	err    error
 
 	mu       sync.Mutex
 	next     uint32
+	lastWire uint64
 	replaced []uint32
 	closed   []string
+}
+
+// wire is the position of the next message on the fake connection.
+func (b *fakeBackend) wire() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lastWire++
+	return b.lastWire
 }
 
 func (b *fakeBackend) name() string { return b.server }
 
 func (b *fakeBackend) post(_ context.Context, id string, replaces uint32, msg *Message) (postResult, error) {
+	at := b.wire()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.err != nil {
@@ -37,7 +48,7 @@ func (b *fakeBackend) post(_ context.Context, id string, replaces uint32, msg *M
 		b.next++
 		serverID = b.next
 	}
-	return postResult{serverID: serverID, serverName: "fake", actionsShown: len(msg.Actions) > 0}, nil
+	return postResult{serverID: serverID, serverName: "fake", actionsShown: len(msg.Actions) > 0, answeredAt: at}, nil
 }
 
 func (b *fakeBackend) close(_ context.Context, id string, serverID uint32) error {
@@ -92,14 +103,14 @@ func mustPost(t *testing.T, m *Manager, id string, msg *Message) Status {
 // signal reader writes (go test -race; the manager's Close once copied a status after
 // unlocking).
 func TestCloseRacesTheSignalReader(t *testing.T) {
-	m, _, _, _ := newFakeManager(Config{})
+	m, fdo, _, _ := newFakeManager(Config{})
 	for i := range 300 {
 		id, serverID := NewID(), uint32(i+1)
 		mustPost(t, m, id, &Message{Title: "t"})
 		var signalled sync.WaitGroup
 		signalled.Go(func() {
 			time.Sleep(rand.N(2 * fakeRoundTrip))
-			m.tracker.fdoEvent(serverID, StateDismissed, "")
+			m.tracker.fdoEvent(fdo.wire(), serverID, StateDismissed, "")
 		})
 		closed, err := m.Close(t.Context(), id)
 		signalled.Wait()
@@ -144,6 +155,9 @@ func TestFailedPostsLeaveNothingBehind(t *testing.T) {
 	}
 	if _, err := m.Status("a"); kindOf(err) != KindUnknown {
 		t.Fatalf("a refused post is remembered: %v", err)
+	}
+	if n := len(m.tracker.inFlight); n != 0 {
+		t.Fatalf("%d posts in flight after a refused one", n)
 	}
 	fdo.err = nil
 	mustPost(t, m, "b", &Message{Title: "t"})

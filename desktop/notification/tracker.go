@@ -9,11 +9,11 @@ import (
 )
 
 // tracker is the state of the notifications a Manager posted: the status of each, the
-// order they were posted in, who waits for a change, the freedesktop signals that came
-// before the answer of their post (orphans), and which to forget when it is full. It
-// knows nothing of the bus: the manager records what a backend made of a post or a
-// close, the signal reader what a server said, each in one locked step, and every
-// answer is a copy, so that no caller reads what another goroutine writes.
+// order they were posted in, who waits for a change, the freedesktop posts in flight
+// and the signals that may be about them (orphans.go), and which to forget when it is
+// full. It knows nothing of the bus: the manager records what a backend made of a post
+// or a close, the signal reader what a server said, each in one locked step, and
+// every answer is a copy, so that no caller reads what another goroutine writes.
 type tracker struct {
 	maxTracked   int
 	maxKeepAlive time.Duration
@@ -28,32 +28,29 @@ type tracker struct {
 	// seq numbers posts, so that a close tells the notification it took down from a
 	// replacement posted meanwhile under the same id.
 	seq uint64
+	// posts numbers the freedesktop posts as they begin; inFlight holds the numbers
+	// of those not yet recorded or abandoned, lowest first.
+	posts    uint64
+	inFlight []uint64
 }
 
 // entry is one notification the tracker remembers; only the tracker touches it, under
 // its lock.
 type entry struct {
-	status    Status
-	serverID  uint32
-	seq       uint64
-	posted    time.Time
-	keepUntil time.Time
+	status   Status
+	serverID uint32
+	// replaced is the server ID its Notify replaced (0: none), answeredAt where the
+	// answer came on the wire: together they say which signals are about it (about).
+	replaced   uint32
+	answeredAt uint64
+	seq        uint64
+	posted     time.Time
+	keepUntil  time.Time
 	// actions are those offered to the server: a server may only choose one of them.
 	actions []Action
 	// changed is closed when status changes, then replaced.
 	changed chan struct{}
 }
-
-// orphan is a freedesktop signal about a server ID no entry has yet: the server may
-// signal before the manager has recorded the answer of Notify.
-type orphan struct {
-	serverID uint32
-	state    State
-	action   string
-}
-
-// maxOrphans bounds the orphans kept; the oldest is dropped first.
-const maxOrphans = 16
 
 // postResult is what a backend made of a post.
 type postResult struct {
@@ -62,6 +59,19 @@ type postResult struct {
 	serverID     uint32
 	serverName   string
 	actionsShown bool
+	// answeredAt is where the answer came among the messages the connection
+	// received (godbus's Sequence), to tell the signals sent before it from those
+	// sent after.
+	answeredAt uint64
+}
+
+// reservation is a post between reserve and record (or abandon): its id and server,
+// the freedesktop server ID it replaces (0: none), and its number among the
+// freedesktop posts (0 for GTK, whose answers name no server ID).
+type reservation struct {
+	id, server string
+	replaces   uint32
+	post       uint64
 }
 
 // target is a notification being closed: its status when the close began, and what
@@ -82,35 +92,51 @@ func newTracker(maxTracked int, maxKeepAlive time.Duration, now func() time.Time
 	}
 }
 
-// reserve is the first step of a post of id to server, before the bus is asked: it
-// returns the freedesktop server ID the post replaces (0: none, or a notification of
-// another server), and for a new id makes room, failing with KindTooMany when every
-// notification remembered is still open.
-func (t *tracker) reserve(id, server string) (uint32, error) {
+// reserve is the first step of a post of id to server, before the bus is asked: the
+// post is in flight until record or abandon. Its reservation names the freedesktop
+// server ID it replaces (0: none, or a notification of another server). For a new id
+// it makes room, failing with KindTooMany when every notification remembered is still
+// open.
+func (t *tracker) reserve(id, server string) (reservation, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	prev := t.entries[id]
-	if prev == nil {
-		return 0, t.makeRoomLocked()
+	r := reservation{id: id, server: server}
+	if prev := t.entries[id]; prev == nil {
+		if err := t.makeRoomLocked(); err != nil {
+			return reservation{}, err
+		}
+	} else if prev.status.Server == server {
+		r.replaces = prev.serverID
 	}
-	if prev.status.Server != server {
-		return 0, nil
+	if server == ServerFreedesktop {
+		t.posts++
+		r.post = t.posts
+		t.inFlight = append(t.inFlight, r.post)
 	}
-	return prev.serverID, nil
+	return r, nil
 }
 
-// record is the last step of a post: id now shows msg on server as res says, replacing
-// what it showed (its waiters now wait on this post), and the first orphan signal of
-// its server ID applies to it. It fails with KindTooMany when the room reserve made
-// was taken meanwhile.
-func (t *tracker) record(id, server string, msg *Message, res postResult) (Status, error) {
+// abandon ends a post that failed after reserve.
+func (t *tracker) abandon(r reservation) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.landedLocked(r)
+}
+
+// record is the last step of a post: r.id now shows msg as res says, replacing what it
+// showed (its waiters now wait on this post), and the first orphan signal about it
+// applies to it. It fails with KindTooMany when the room reserve made was taken
+// meanwhile.
+func (t *tracker) record(r reservation, msg *Message, res postResult) (Status, error) {
 	now := t.now()
 	e := &entry{
-		status: Status{ID: id, State: StateShown, Server: server,
+		status: Status{ID: r.id, State: StateShown, Server: r.server,
 			ServerName: res.serverName, ActionsShown: res.actionsShown},
-		serverID: res.serverID,
-		posted:   now,
-		actions:  slices.Clone(msg.Actions),
+		serverID:   res.serverID,
+		replaced:   r.replaces,
+		answeredAt: res.answeredAt,
+		posted:     now,
+		actions:    slices.Clone(msg.Actions),
 	}
 	if len(msg.Actions) > 0 && res.actionsShown {
 		keep := t.maxKeepAlive
@@ -122,19 +148,20 @@ func (t *tracker) record(id, server string, msg *Message, res postResult) (Statu
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old := t.entries[id]; old != nil {
+	defer t.landedLocked(r)
+	if old := t.entries[r.id]; old != nil {
 		e.changed = old.changed
 	} else {
 		if err := t.makeRoomLocked(); err != nil {
 			return Status{}, err
 		}
 		e.changed = make(chan struct{})
-		t.order = append(t.order, id)
+		t.order = append(t.order, r.id)
 	}
 	t.seq++
 	e.seq = t.seq
-	t.entries[id] = e
-	t.adoptOrphanLocked(e)
+	t.entries[r.id] = e
+	t.adoptOrphanLocked(e, r.post)
 	return e.status, nil
 }
 
@@ -255,51 +282,6 @@ func (t *tracker) serverGone(server string) {
 	for _, e := range t.entries {
 		if e.status.Server == server && e.status.State == StateShown {
 			t.setLocked(e, StateServerGone, "")
-		}
-	}
-}
-
-// fdoEvent records what the freedesktop server said of its notification serverID: an
-// action (only one it was offered) or an end. A signal for no shown notification is
-// kept as an orphan for the post whose answer it overtook.
-func (t *tracker) fdoEvent(serverID uint32, state State, action string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, e := range t.entries {
-		if e.status.Server == ServerFreedesktop && e.serverID == serverID && e.status.State == StateShown {
-			if state != StateAction || e.offered(action) {
-				t.setLocked(e, state, action)
-			}
-			return
-		}
-	}
-	if len(t.orphans) == maxOrphans {
-		t.orphans = t.orphans[1:]
-	}
-	t.orphans = append(t.orphans, orphan{serverID: serverID, state: state, action: action})
-}
-
-// forgetOrphans drops the orphans: the freedesktop server changed, and a new one's IDs
-// say nothing of the old one's.
-func (t *tracker) forgetOrphans() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.orphans = nil
-}
-
-// adoptOrphanLocked applies to a freshly recorded e the first signal that arrived
-// before it.
-func (t *tracker) adoptOrphanLocked(e *entry) {
-	if e.status.Server != ServerFreedesktop {
-		return
-	}
-	for i, o := range t.orphans {
-		if o.serverID == e.serverID {
-			t.orphans = slices.Delete(t.orphans, i, i+1)
-			if o.state != StateAction || e.offered(o.action) {
-				t.setLocked(e, o.state, o.action)
-			}
-			return
 		}
 	}
 }

@@ -45,11 +45,15 @@ func TestTrackerCloseRacesSignals(t *testing.T) {
 	tr, _ := newTestTracker(DefaultMaxTracked)
 	for i := range 500 {
 		id, serverID := fmt.Sprint(i), uint32(i+1)
-		if _, err := tr.record(id, ServerFreedesktop, &Message{Title: id}, postResult{serverID: serverID}); err != nil {
+		rsv, err := tr.reserve(id, ServerFreedesktop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.record(rsv, &Message{Title: id}, postResult{serverID: serverID, answeredAt: uint64(2 * i)}); err != nil {
 			t.Fatal(err)
 		}
 		var signalled sync.WaitGroup
-		signalled.Go(func() { tr.fdoEvent(serverID, StateExpired, "") })
+		signalled.Go(func() { tr.fdoEvent(uint64(2*i+1), serverID, StateExpired, "") })
 		tg, err := tr.closing(id)
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +105,7 @@ func TestTrackerEventsReachTheirOwnNotifications(t *testing.T) {
 	})
 	tr.gtkAction("fdo", "yes")
 	tr.gtkAction("gtk", "maybe")
-	tr.fdoEvent(1, StateAction, "maybe")
+	tr.fdoEvent(c.wire+1, 1, StateAction, "maybe")
 	want := map[string]State{"fdo": StateShown, "gtk": StateShown, "done": StateDismissed}
 	check := func(when string) {
 		t.Helper()

@@ -13,10 +13,15 @@ import (
 
 var t0 = time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable time, safe for the goroutines of one test.
+// clock is a settable time, safe for the goroutines of one test. run keeps beside it
+// what the manager's side of the test knows: the posts in flight, by id, and the last
+// wire position given.
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
+
+	inFlight map[string]reservation
+	wire     uint64
 }
 
 func (c *clock) Now() time.Time {
@@ -34,7 +39,7 @@ func (c *clock) set(t time.Time) {
 const testKeepAlive = 10 * time.Minute
 
 func newTestTracker(max int) (*tracker, *clock) {
-	c := &clock{now: t0}
+	c := &clock{now: t0, inFlight: make(map[string]reservation)}
 	return newTracker(max, testKeepAlive, c.Now), c
 }
 
@@ -44,19 +49,30 @@ var yesNo = []Action{{ID: "yes", Label: "Yes"}, {ID: "no", Label: "No"}}
 type step struct {
 	at time.Duration
 	// post: id posted to server (freedesktop unless gtk) with serverID, actions
-	// and expiry as given, shown with its actions unless hidden.
+	// and expiry as given, shown with its actions unless hidden. reserve and answer
+	// are its two halves apart, for what comes between: the post of id began (the
+	// tracker reserved it), its Notify was answered as post says. fail: the post
+	// of id failed.
 	post     string
+	reserve  string
+	answer   string
+	fail     string
 	gtk      bool
 	serverID uint32
 	actions  []Action
 	expire   time.Duration
 	hidden   bool
 	// signal: what a freedesktop server said of serverID (state, action); end: id
-	// ended in state (as a signal would end it).
+	// ended in state (as a signal would end it); close: id closed by a call.
 	signal       State
 	action       string
 	end          string
+	close        string
 	forgetOrphan bool
+	// wire is where the answer of a post or a signal came among the messages the
+	// connection received (godbus's Sequence): the order the server sent them in,
+	// which the steps' order (the order the tracker learns of them in) may not be.
+	wire uint64
 }
 
 func (s step) server() string {
@@ -66,20 +82,50 @@ func (s step) server() string {
 	return ServerFreedesktop
 }
 
-// run applies steps in order, failing on an unexpected error.
+// run applies steps in order, failing on an unexpected error. An answer or a signal
+// without a wire position comes after every one given so far.
 func run(t *testing.T, tr *tracker, c *clock, steps []step) {
 	t.Helper()
 	for _, s := range steps {
 		c.set(t0.Add(s.at))
+		if s.wire == 0 {
+			s.wire = c.wire + 1
+		}
+		if s.answer != "" || s.post != "" || s.signal != "" {
+			c.wire = max(c.wire, s.wire)
+		}
 		switch {
 		case s.post != "":
-			if _, err := tr.reserve(s.post, s.server()); err != nil {
-				t.Fatalf("reserve %s: %v", s.post, err)
+			s.reserve, s.answer, s.post = s.post, s.post, ""
+			run(t, tr, c, []step{s})
+		case s.reserve != "" || s.answer != "":
+			if s.reserve != "" {
+				rsv, err := tr.reserve(s.reserve, s.server())
+				if err != nil {
+					t.Fatalf("reserve %s: %v", s.reserve, err)
+				}
+				c.inFlight[s.reserve] = rsv
 			}
-			res := postResult{serverID: s.serverID, actionsShown: len(s.actions) > 0 && !s.hidden}
-			if _, err := tr.record(s.post, s.server(), &Message{Title: s.post, Actions: s.actions, Expire: s.expire}, res); err != nil {
-				t.Fatalf("record %s: %v", s.post, err)
+			if s.answer != "" {
+				rsv, ok := c.inFlight[s.answer]
+				if !ok {
+					t.Fatalf("answer %s: no post in flight", s.answer)
+				}
+				delete(c.inFlight, s.answer)
+				res := postResult{serverID: s.serverID, actionsShown: len(s.actions) > 0 && !s.hidden, answeredAt: s.wire}
+				if _, err := tr.record(rsv, &Message{Title: s.answer, Actions: s.actions, Expire: s.expire}, res); err != nil {
+					t.Fatalf("record %s: %v", s.answer, err)
+				}
 			}
+		case s.fail != "":
+			tr.abandon(c.inFlight[s.fail])
+			delete(c.inFlight, s.fail)
+		case s.close != "":
+			tg, err := tr.closing(s.close)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.closed(tg)
 		case s.end != "":
 			st, err := tr.status(s.end)
 			if err != nil {
@@ -89,7 +135,7 @@ func run(t *testing.T, tr *tracker, c *clock, steps []step) {
 			tr.setLocked(tr.entries[st.ID], s.signal, s.action)
 			tr.mu.Unlock()
 		case s.signal != "":
-			tr.fdoEvent(s.serverID, s.signal, s.action)
+			tr.fdoEvent(s.wire, s.serverID, s.signal, s.action)
 		case s.forgetOrphan:
 			tr.forgetOrphans()
 		}
@@ -189,94 +235,22 @@ func TestTrackerEviction(t *testing.T) {
 // is not remembered.
 func TestTrackerRecordFailsWhenTheRoomWasTaken(t *testing.T) {
 	tr, _ := newTestTracker(1)
-	for _, id := range []string{"a", "b"} {
-		if _, err := tr.reserve(id, ServerFreedesktop); err != nil {
+	var rsv [2]reservation
+	for i, id := range []string{"a", "b"} {
+		var err error
+		if rsv[i], err = tr.reserve(id, ServerFreedesktop); err != nil {
 			t.Fatalf("reserve %s: %v", id, err)
 		}
 	}
-	if _, err := tr.record("a", ServerFreedesktop, &Message{Title: "a"}, postResult{serverID: 1}); err != nil {
+	if _, err := tr.record(rsv[0], &Message{Title: "a"}, postResult{serverID: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tr.record("b", ServerFreedesktop, &Message{Title: "b"}, postResult{serverID: 2}); kindOf(err) != KindTooMany {
+	if _, err := tr.record(rsv[1], &Message{Title: "b"}, postResult{serverID: 2}); kindOf(err) != KindTooMany {
 		t.Fatalf("record b in a full tracker: %v, want kind %s", err, KindTooMany)
 	}
 	if _, err := tr.status("b"); kindOf(err) != KindUnknown {
 		t.Fatalf("b is remembered after its record failed: %v", err)
 	}
-}
-
-// A freedesktop signal that overtakes the answer of Notify waits as an orphan for the
-// post of its server ID.
-func TestTrackerOrphanAdoption(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		steps  []step
-		id     string
-		state  State
-		action string
-	}{{
-		name:  "a signal before the post's answer applies to it",
-		steps: []step{{signal: StateDismissed, serverID: 7}, {post: "a", serverID: 7}},
-		id:    "a", state: StateDismissed,
-	}, {
-		name:  "an action it was offered applies",
-		steps: []step{{signal: StateAction, action: "yes", serverID: 7}, {post: "a", serverID: 7, actions: yesNo}},
-		id:    "a", state: StateAction, action: "yes",
-	}, {
-		name:  "an action it was not offered is dropped",
-		steps: []step{{signal: StateAction, action: "maybe", serverID: 7}, {post: "a", serverID: 7, actions: yesNo}},
-		id:    "a", state: StateShown,
-	}, {
-		name: "an orphan is adopted once",
-		steps: []step{{signal: StateExpired, serverID: 7}, {post: "a", serverID: 7},
-			{post: "b", serverID: 7}},
-		id: "b", state: StateShown,
-	}, {
-		name: "the first orphan of a server ID goes first",
-		steps: []step{{signal: StateExpired, serverID: 7}, {signal: StateDismissed, serverID: 7},
-			{post: "a", serverID: 7}, {post: "b", serverID: 7}},
-		id: "b", state: StateDismissed,
-	}, {
-		name:  "a signal for a shown notification applies at once and leaves no orphan",
-		steps: []step{{post: "a", serverID: 7}, {signal: StateExpired, serverID: 7}, {post: "b", serverID: 7}},
-		id:    "b", state: StateShown,
-	}, {
-		name: "only the newest orphans are kept",
-		steps: append(orphanSignals(maxOrphans+1),
-			step{post: "first", serverID: 1}, step{post: "last", serverID: maxOrphans + 1}),
-		id: "first", state: StateShown,
-	}, {
-		name: "the newest of many orphans is kept",
-		steps: append(orphanSignals(maxOrphans+1),
-			step{post: "last", serverID: maxOrphans + 1}),
-		id: "last", state: StateExpired,
-	}, {
-		name:  "a new server's notification does not adopt the old server's orphans",
-		steps: []step{{signal: StateDismissed, serverID: 7}, {forgetOrphan: true}, {post: "a", serverID: 7}},
-		id:    "a", state: StateShown,
-	}, {
-		name:  "a GTK notification adopts no freedesktop signal",
-		steps: []step{{signal: StateDismissed}, {post: "a", gtk: true}},
-		id:    "a", state: StateShown,
-	}} {
-		t.Run(tc.name, func(t *testing.T) {
-			tr, c := newTestTracker(DefaultMaxTracked)
-			run(t, tr, c, tc.steps)
-			st, err := tr.status(tc.id)
-			if err != nil || st.State != tc.state || st.Action != tc.action {
-				t.Fatalf("%s: %+v, %v; want %s %q", tc.id, st, err, tc.state, tc.action)
-			}
-		})
-	}
-}
-
-// orphanSignals are n expiries of server IDs 1 to n, for notifications not posted yet.
-func orphanSignals(n int) []step {
-	var steps []step
-	for i := 1; i <= n; i++ {
-		steps = append(steps, step{signal: StateExpired, serverID: uint32(i)})
-	}
-	return steps
 }
 
 // A notification with actions shown keeps its process busy until its expiry, for at
