@@ -13,6 +13,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
 
 // Launcher is the io.snapcraft.Launcher object: it opens URLs and files for snaps.
@@ -178,7 +180,7 @@ func pathOfFD(fd int) (string, error) {
 	if flags&unix.O_PATH != 0 {
 		return "", fmt.Errorf("descriptors opened with O_PATH are refused")
 	}
-	path, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	path, err := procfs.FDTarget(fd)
 	if err != nil {
 		return "", fmt.Errorf("cannot find the path of the descriptor: %w", err)
 	}

@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapcore-ng/usersession-agent/internal/idle"
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
 
 // DefaultDesktopDir is where snapd installs the desktop files of snaps.
@@ -241,29 +240,11 @@ func (c *children) isAncestor(pid int) bool {
 		if c.pids[pid] {
 			return true
 		}
-		ppid, err := parentPID(pid)
+		st, err := procfs.ReadStat(pid)
 		if err != nil {
 			return false
 		}
-		pid = ppid
+		pid = st.PPID
 	}
 	return false
-}
-
-// parentPID reads the parent of pid from /proc/PID/stat (the field after the
-// command name, which may itself hold spaces and parentheses).
-func parentPID(pid int) (int, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	rest := string(data)
-	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	fields := strings.Fields(rest)
-	if len(fields) < 2 {
-		return 0, fmt.Errorf("cannot parse /proc/%d/stat", pid)
-	}
-	return strconv.Atoi(fields[1])
 }
