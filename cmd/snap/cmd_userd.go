@@ -14,6 +14,7 @@ import (
 
 	"github.com/jessevdk/go-flags"
 
+	"github.com/snapcore-ng/usersession-agent/internal/runtimedir"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/systemd"
 )
@@ -89,7 +90,7 @@ func (c *cmdUserd) Execute(args []string) error {
 	defer stop()
 	// The manager is dialled on the first request that needs it, so that starting
 	// the agent for any other request costs no connection.
-	manager := systemd.NewPrivate(systemd.UserPrivateSocket(sessionagent.RuntimeDir()))
+	manager := systemd.NewPrivate(systemd.UserPrivateSocket(runtimedir.Dir()))
 	defer manager.Close()
 	log := sessionagent.NewLogger(c.env.stderr, c.Verbose)
 	services, notifications := sessionagent.NewBackends(manager)
