@@ -11,6 +11,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapcore-ng/usersession-agent/internal/drain"
 	"github.com/snapcore-ng/usersession-agent/internal/idle"
 	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
@@ -50,12 +51,8 @@ type Service struct {
 	// base is the context of every call; Serve cancels it when asked to exit.
 	base        context.Context
 	cancelCalls context.CancelFunc
-
-	mu       sync.Mutex
-	inflight int
-	// lastSeen is when a call last began or ended: godbus sends a method's reply
-	// after the method returns, so the exit waits a while after the last end too.
-	lastSeen time.Time
+	// calls are the calls in progress, which the exit waits for (drain).
+	calls drain.Counter
 }
 
 // New returns the service of cfg; Export puts it on a connection.
@@ -150,16 +147,10 @@ func (s *Service) Export(conn *dbus.Conn) error {
 func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx context.Context, c *Caller) error) *dbus.Error {
 	s.activity.Begin()
 	defer s.activity.End()
-	s.mu.Lock()
-	s.inflight++
-	s.lastSeen = time.Now()
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.inflight--
-		s.lastSeen = time.Now()
-		s.mu.Unlock()
-	}()
+	// Never closed: a call that arrives once the names are released was routed here
+	// before, and is served.
+	s.calls.Begin()
+	defer s.calls.End()
 	ctx := s.base
 	err := func() error {
 		leave, err := s.identifying.enter(string(sender))
@@ -193,18 +184,13 @@ func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx contex
 }
 
 // drain waits, up to maxDrain, until no call is in progress and none has begun or
-// ended for settle.
+// ended for settle (a reply is sent after its method returns, and a call routed here
+// before the release may not have begun yet).
 func (s *Service) drain() {
-	start := time.Now()
-	deadline := start.Add(maxDrain)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		quiet := s.inflight == 0 && time.Since(s.lastSeen) >= settle && time.Since(start) >= settle
-		s.mu.Unlock()
-		if quiet {
-			return
-		}
-		time.Sleep(settle / 5)
+	ctx, cancel := context.WithTimeout(context.Background(), maxDrain)
+	defer cancel()
+	if err := s.calls.Quiet(ctx, settle); err != nil {
+		s.log.Info("exiting with calls in progress", "waited", maxDrain)
 	}
 }
 
