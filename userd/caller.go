@@ -37,11 +37,9 @@ var errNotConnected = errors.New("caller is no longer connected to the bus")
 // snap.NAME.APP.service, snap.NAME.hook.HOOK-UUID.scope), as snapd does. Reading
 // /proc by process ID races with the process exiting and the ID being reused, so the
 // process's owner must match the credentials and the sender must still be on the
-// bus after /proc was read (snapd's guard).
-//
-// Without withSnap, only the credentials are read: the methods any app of the user may
-// call need no snap, and the cold call that starts the service is the faster for it.
-func identify(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, withSnap bool) (*Caller, error) {
+// bus after /proc was read (snapd's guard). Every method needs the snap: those only a
+// snap may call, and the others for the bounds on what userd does per snap.
+func identify(ctx context.Context, conn *dbus.Conn, sender dbus.Sender) (*Caller, error) {
 	ctx, cancel := context.WithTimeout(ctx, busCallTimeout)
 	defer cancel()
 	var creds map[string]dbus.Variant
@@ -56,9 +54,6 @@ func identify(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, withSnap
 		return nil, fmt.Errorf("cannot identify %s: the bus gave no user or process ID", sender)
 	}
 	c.UID, c.PID = uid, pid
-	if !withSnap {
-		return c, nil
-	}
 	if label, ok := creds["LinuxSecurityLabel"].Value().([]byte); ok {
 		c.Snap = snapFromLabel(string(label))
 	}

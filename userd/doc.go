@@ -13,6 +13,6 @@
 // A call enters through its object's method, the caller is identified from the bus
 // (caller.go), the request is checked in plain functions, questions go to the user
 // through zenity or kdialog (dialog.go), and every external command runs under a
-// deadline (command.go). The service counts the calls in progress so that the process
+// deadline (command.go), a few at once per snap and in all (limits.go). The service counts the calls in progress so that the process
 // can exit when idle and be started again by D-Bus on the next call.
 package userd

@@ -44,9 +44,10 @@ type Service struct {
 	uid        uint32
 	children   children
 	// questions are the questions to the user open; identifying the callers being
-	// identified (limits.go).
+	// identified; commands the external commands running (limits.go).
 	questions   questions
-	identifying gate
+	identifying *bound
+	commands    *bound
 	limitLog    limitLog
 	// base is the context of every call; Serve cancels it when asked to exit.
 	base        context.Context
@@ -69,7 +70,8 @@ func New(cfg Config) *Service {
 		log:         cfg.Logger,
 		uid:         uint32(os.Getuid()),
 		questions:   questions{max: maxQuestions},
-		identifying: gate{max: maxIdentifying, perSender: maxIdentifyingPerSender},
+		identifying: identifyingBound(maxIdentifying, maxIdentifyingPerSender),
+		commands:    commandsBound(maxCommands, maxCommandsPerSnap),
 	}
 	s.base, s.cancelCalls = context.WithCancel(context.Background())
 	if s.desktopDir == "" {
@@ -140,11 +142,11 @@ func (s *Service) Export(conn *dbus.Conn) error {
 }
 
 // call runs one method for sender: it counts as activity until it returns, the
-// caller is identified (with its snap when the method needs it; no more than
-// maxIdentifying at once, maxIdentifyingPerSender per connection) and must be this
+// caller is identified with its snap (no more than maxIdentifying at once,
+// maxIdentifyingPerSender per connection) and must be this
 // user, and the error (if any) becomes the D-Bus error: a refusal's own (AccessDenied,
 // InvalidArgs, LimitsExceeded), Failed for the rest.
-func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx context.Context, c *Caller) error) *dbus.Error {
+func (s *Service) call(sender dbus.Sender, method func(ctx context.Context, c *Caller) error) *dbus.Error {
 	s.activity.Begin()
 	defer s.activity.End()
 	// Never closed: a call that arrives once the names are released was routed here
@@ -157,7 +159,7 @@ func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx contex
 		if err != nil {
 			return err
 		}
-		c, err := identify(ctx, s.conn, sender, needSnap)
+		c, err := identify(ctx, s.conn, sender)
 		leave()
 		if err != nil {
 			return err

@@ -166,7 +166,7 @@ func (o *Settings) SetSub(name, sub, value string, sender dbus.Sender) *dbus.Err
 
 func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *dbus.Error) {
 	var result string
-	err := s.call(sender, true, func(ctx context.Context, c *Caller) error {
+	err := s.call(sender, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *
 		if err != nil {
 			return err
 		}
-		result, err = xdgSettings(ctx, st.args("check", file)...)
+		result, err = s.xdgSettings(ctx, c, st.args("check", file)...)
 		return err
 	})
 	return result, err
@@ -182,14 +182,14 @@ func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *
 
 func (s *Service) get(sender dbus.Sender, st setting) (string, *dbus.Error) {
 	var result string
-	err := s.call(sender, true, func(ctx context.Context, c *Caller) error {
+	err := s.call(sender, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
 		if c.Snap == "" {
 			return denied("cannot get setting %s: the caller is not a snap", st)
 		}
-		out, err := xdgSettings(ctx, st.args("get", "")...)
+		out, err := s.xdgSettings(ctx, c, st.args("get", "")...)
 		if err != nil {
 			return err
 		}
@@ -204,7 +204,7 @@ func (s *Service) get(sender dbus.Sender, st setting) (string, *dbus.Error) {
 }
 
 func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error {
-	return s.call(sender, true, func(ctx context.Context, c *Caller) error {
+	return s.call(sender, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
@@ -222,7 +222,7 @@ func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error 
 			return fmt.Errorf("cannot set setting %s: %w", st, err)
 		}
 		defer end()
-		if out, err := xdgSettings(ctx, st.args("check", file)...); err == nil && out == "yes" {
+		if out, err := s.xdgSettings(ctx, c, st.args("check", file)...); err == nil && out == "yes" {
 			return nil
 		}
 		yes, err := s.asker.YesNo(ctx, "Allow settings change?",
@@ -233,14 +233,14 @@ func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error 
 		if !yes {
 			return denied("cannot set setting %s: the user declined", st)
 		}
-		_, err = xdgSettings(ctx, st.args("set", file)...)
+		_, err = s.xdgSettings(ctx, c, st.args("set", file)...)
 		return err
 	})
 }
 
-// xdgSettings runs xdg-settings with args and returns its output.
-func xdgSettings(ctx context.Context, args ...string) (string, error) {
-	out, err := runOutput(ctx, toolTimeout, "xdg-settings", args...)
+// xdgSettings runs xdg-settings with args for c and returns its output.
+func (s *Service) xdgSettings(ctx context.Context, c *Caller, args ...string) (string, error) {
+	out, err := s.runFor(ctx, c, toolTimeout, "xdg-settings", args...)
 	if err != nil {
 		return "", fmt.Errorf("cannot %s setting: %w", args[0], err)
 	}
