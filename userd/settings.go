@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapcore-ng/usersession-agent/internal/snapname"
 )
 
 // Settings is the io.snapcraft.Settings object: a snap reads, checks and (with the
@@ -77,14 +80,27 @@ type setting struct{ name, sub string }
 
 var schemeRe = lazyRegexp(`^[a-zA-Z][a-zA-Z0-9+.-]*$`)
 
+// maxEcho bounds what an answer (and the log) repeats of an argument a caller gave:
+// arguments may be of any length and hold control characters. Past it, an argument
+// is cut short and its length given.
+const maxEcho = 64
+
+// echo is s quoted for an answer, cut to maxEcho bytes.
+func echo(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(s[:maxEcho]), len(s))
+}
+
 func (st setting) validate() error {
 	if !slices.Contains(settingNames, st.name) {
-		return denied("invalid setting %q", st.name)
+		return denied("invalid setting %s", echo(st.name))
 	}
 	// xdg-settings takes the subproperty as its own argument; it must not look like
-	// an option or carry anything but a scheme.
-	if st.sub != "" && !schemeRe().MatchString(st.sub) {
-		return denied("invalid subproperty %q of setting %q", st.sub, st.name)
+	// an option or carry anything but a scheme, of a scheme's length (as OpenURL's).
+	if st.sub != "" && (len(st.sub) > maxSchemeLen || !schemeRe().MatchString(st.sub)) {
+		return denied("invalid subproperty %s of setting %q: not a URL scheme of at most %d bytes", echo(st.sub), st.name, maxSchemeLen)
 	}
 	return nil
 }
@@ -107,9 +123,9 @@ func (st setting) args(command string, value string) []string {
 	return args
 }
 
-// appDesktopName is a value a snap may give: the name of one of its own desktop
-// files without the "SNAP_" prefix snapd adds (an app name and ".desktop").
-var appDesktopName = lazyRegexp(`^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*\.desktop$`)
+// maxValue bounds a value a snap gives: with its prefix, the name of a file
+// (NAME_MAX).
+const maxValue = 255
 
 // desktopPrefix is how the names of the desktop files snapd installs for snap (an
 // instance name, NAME or NAME_KEY) begin: "NAME_", or "NAME+KEY_" for an instance, as
@@ -125,8 +141,11 @@ func snapDesktopFile(c *Caller, st setting, command, value string) (string, erro
 	if c.Snap == "" {
 		return "", denied("cannot %s setting %s: the caller is not a snap", command, st)
 	}
-	if !appDesktopName().MatchString(value) {
-		return "", denied("cannot %s setting %s to invalid value %q", command, st, value)
+	// A value is the name of one of the snap's own desktop files without the prefix
+	// snapd adds: an app name and ".desktop".
+	app, ok := strings.CutSuffix(value, ".desktop")
+	if !ok || len(value) > maxValue || snapname.ValidateApp(app) != nil {
+		return "", denied("cannot %s setting %s to invalid value %s: not APP.desktop of at most %d bytes", command, st, echo(value), maxValue)
 	}
 	return desktopPrefix(c.Snap) + value, nil
 }
@@ -213,7 +232,7 @@ func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error 
 			return err
 		}
 		if fi, err := os.Lstat(filepath.Join(s.desktopDir, file)); err != nil || !fi.Mode().IsRegular() {
-			return denied("cannot set setting %s: snap %q has no desktop file %q", st, c.Snap, value)
+			return denied("cannot set setting %s: snap %q has no desktop file %s", st, c.Snap, echo(value))
 		}
 		// The snap's question is taken before the check, so that a flood of Set
 		// calls runs one xdg-settings at a time, not one per call.
