@@ -128,11 +128,11 @@ func (st setting) args(command string, value string) []string {
 const maxValue = 255
 
 // desktopPrefix is how the names of the desktop files snapd installs for snap (an
-// instance name, NAME or NAME_KEY) begin: "NAME_", or "NAME+KEY_" for an instance, as
-// "_" separates the app (snapd's snap.Info.DesktopPrefix). snapd's own userd looks
-// for "NAME_KEY_", so that its instances can never use Settings.
+// instance name, NAME or NAME_KEY) begin: "NAME_", or "NAME+KEY_" for an instance
+// (snapname.DesktopPrefix), then the app's part. snapd's own userd looks for
+// "NAME_KEY_", so that its instances can never use Settings.
 func desktopPrefix(snap string) string {
-	return strings.Replace(snap, "_", "+", 1) + "_"
+	return snapname.DesktopPrefix(snap) + "_"
 }
 
 // snapDesktopFile turns the value a snap gave into the desktop file snapd installed

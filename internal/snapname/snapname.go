@@ -85,6 +85,17 @@ func Split(instance string) (snap, key string) {
 	return snap, key
 }
 
+// DesktopPrefix is how the names of the desktop files snapd installs for an instance
+// begin, before the "_" that separates the app's part (snapd's
+// snap.Info.DesktopPrefix): NAME, or NAME+KEY for an instance with a key, as "_"
+// already has that other use.
+func DesktopPrefix(instance string) string {
+	if snap, key := Split(instance); key != "" {
+		return snap + "+" + key
+	}
+	return instance
+}
+
 // ValidateApp checks an app name (snapd's ValidApp): letters of either case and
 // digits, with single dashes between them; no length bound.
 func ValidateApp(name string) error {

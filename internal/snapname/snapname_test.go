@@ -91,6 +91,14 @@ func TestValidateInstance(t *testing.T) {
 	}
 }
 
+func TestDesktopPrefix(t *testing.T) {
+	for instance, want := range map[string]string{"foo": "foo", "foo_key": "foo+key", "foo-bar_k1": "foo-bar+k1"} {
+		if got := snapname.DesktopPrefix(instance); got != want {
+			t.Errorf("DesktopPrefix(%q) = %q, want %q", instance, got, want)
+		}
+	}
+}
+
 func TestValidateAppAndHook(t *testing.T) {
 	for _, name := range []string{"1", "a", "aa", "Aa", "aA", "1a", "a1", "1-a", "a-1", "a-a", "a-b-c", "0a-a", "a-0a"} {
 		if err := snapname.ValidateApp(name); err != nil {
