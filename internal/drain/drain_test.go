@@ -90,6 +90,18 @@ func TestCloseUnderConcurrentWork(t *testing.T) {
 	wg.Wait()
 }
 
+// quietAt runs Quiet in the background; the channel gives when it returned.
+func quietAt(t *testing.T, c *drain.Counter, settle time.Duration) <-chan time.Time {
+	quiet := make(chan time.Time, 1)
+	go func() {
+		if err := c.Quiet(t.Context(), settle); err != nil {
+			t.Error(err)
+		}
+		quiet <- time.Now()
+	}()
+	return quiet
+}
+
 // Quiet returns only after the work in progress has ended and nothing has begun or
 // ended for settle, counted from its call too; it refuses nothing.
 func TestQuietWaitsForAPause(t *testing.T) {
@@ -101,13 +113,7 @@ func TestQuietWaitsForAPause(t *testing.T) {
 	}
 
 	c.Begin()
-	quiet := make(chan time.Time, 1)
-	go func() {
-		if err := c.Quiet(t.Context(), settle); err != nil {
-			t.Error(err)
-		}
-		quiet <- time.Now()
-	}()
+	quiet := quietAt(t, &c, settle)
 	time.Sleep(3 * settle)
 	select {
 	case <-quiet:
@@ -119,9 +125,14 @@ func TestQuietWaitsForAPause(t *testing.T) {
 	}
 	c.End()
 	c.End()
-	ended := time.Now()
+	returnsAfter(t, quiet, time.Now(), settle)
+}
+
+// returnsAfter checks that Quiet returned settle after the work ended at the soonest.
+func returnsAfter(t *testing.T, quiet <-chan time.Time, ended time.Time, settle time.Duration) {
+	t.Helper()
 	if at := <-quiet; at.Sub(ended) < settle {
-		t.Errorf("Quiet returned %v after the last End, want at least %v", at.Sub(ended), settle)
+		t.Errorf("Quiet returned %v after the last work ended, want at least %v", at.Sub(ended), settle)
 	}
 }
 
@@ -129,18 +140,11 @@ func TestQuietWaitsForAPause(t *testing.T) {
 func TestQuietStartsAgainAfterShortWork(t *testing.T) {
 	const settle = 100 * time.Millisecond
 	var c drain.Counter
-	quiet := make(chan time.Time, 1)
-	go func() {
-		c.Quiet(t.Context(), settle)
-		quiet <- time.Now()
-	}()
+	quiet := quietAt(t, &c, settle)
 	time.Sleep(settle / 2)
 	c.Begin()
 	c.End()
-	ended := time.Now()
-	if at := <-quiet; at.Sub(ended) < settle {
-		t.Errorf("Quiet returned %v after work within the pause, want at least %v", at.Sub(ended), settle)
-	}
+	returnsAfter(t, quiet, time.Now(), settle)
 }
 
 func TestQuietEndsWithItsContext(t *testing.T) {

@@ -10,15 +10,21 @@ import (
 // The cases are snapd's (snap/naming/validate_test.go, tag_test.go and
 // sandbox/cgroup's tests), with the reason each is refused.
 
-func TestValidateSnap(t *testing.T) {
-	for _, name := range []string{
-		"aa", "aaa", "aaaa", "a-a", "aa-a", "a-aa", "a-b-c", "a0", "a-0", "a-0a", "01game", "1-or-2",
-		"u-94903713687486543234157734673284536758", // 40: the longest
-	} {
-		if err := snapname.ValidateSnap(name); err != nil {
-			t.Errorf("ValidateSnap(%q) = %v", name, err)
+// accepts checks that validate (named what) accepts every name.
+func accepts(t *testing.T, what string, validate func(string) error, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if err := validate(name); err != nil {
+			t.Errorf("%s(%q) = %v", what, name, err)
 		}
 	}
+}
+
+func TestValidateSnap(t *testing.T) {
+	accepts(t, "ValidateSnap", snapname.ValidateSnap,
+		"aa", "aaa", "aaaa", "a-a", "aa-a", "a-aa", "a-b-c", "a0", "a-0", "a-0a", "01game", "1-or-2",
+		"u-94903713687486543234157734673284536758", // 40: the longest
+	)
 	for name, why := range map[string]string{
 		"":  "2 to 40",
 		"a": "2 to 40",
@@ -52,14 +58,9 @@ func TestValidateSnap(t *testing.T) {
 }
 
 func TestValidateInstance(t *testing.T) {
-	for _, name := range []string{
+	accepts(t, "ValidateInstance", snapname.ValidateInstance,
 		"aa", "aaa", "aaaa", "a-a", "aa-a", "a-aa", "a-b-c",
-		"foo_bar", "foo_0123456789", "01game_0123456789", "foo_1", "foo_1234abcd",
-	} {
-		if err := snapname.ValidateInstance(name); err != nil {
-			t.Errorf("ValidateInstance(%q) = %v", name, err)
-		}
-	}
+		"foo_bar", "foo_0123456789", "01game_0123456789", "foo_1", "foo_1234abcd")
 	for name, want := range map[string]string{
 		// The snap name is checked first.
 		"":  "invalid snap name",
@@ -100,21 +101,14 @@ func TestDesktopPrefix(t *testing.T) {
 }
 
 func TestValidateAppAndHook(t *testing.T) {
-	for _, name := range []string{"1", "a", "aa", "Aa", "aA", "1a", "a1", "1-a", "a-1", "a-a", "a-b-c", "0a-a", "a-0a"} {
-		if err := snapname.ValidateApp(name); err != nil {
-			t.Errorf("ValidateApp(%q) = %v", name, err)
-		}
-	}
+	accepts(t, "ValidateApp", snapname.ValidateApp,
+		"1", "a", "aa", "Aa", "aA", "1a", "a1", "1-a", "a-1", "a-a", "a-b-c", "0a-a", "a-0a")
 	for _, name := range []string{"", "-", "--", "a--a", "a-", "-a", "a ", " a", "a a", "日本語", ":a", "a:", "a:a", "_a", "a_", "a_a", "a.b"} {
 		if err := snapname.ValidateApp(name); err == nil || !strings.HasPrefix(err.Error(), "invalid app name ") {
 			t.Errorf("ValidateApp(%q) = %v, want an invalid app name", name, err)
 		}
 	}
-	for _, name := range []string{"a", "aaa", "a-a", "a-b-c", "valid", "connect-plug-i2c"} {
-		if err := snapname.ValidateHook(name); err != nil {
-			t.Errorf("ValidateHook(%q) = %v", name, err)
-		}
-	}
+	accepts(t, "ValidateHook", snapname.ValidateHook, "a", "aaa", "a-a", "a-b-c", "valid", "connect-plug-i2c")
 	for _, name := range []string{"", "a a", "a--a", "-a", "a-", "0", "123", "123abc", "Abc", "日本語"} {
 		if err := snapname.ValidateHook(name); err == nil || !strings.HasPrefix(err.Error(), "invalid hook name ") {
 			t.Errorf("ValidateHook(%q) = %v, want an invalid hook name", name, err)
