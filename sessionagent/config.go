@@ -1,7 +1,6 @@
 package sessionagent
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/snapcore-ng/usersession-agent/desktop/snaprefresh"
 	"github.com/snapcore-ng/usersession-agent/internal/logger"
+	"github.com/snapcore-ng/usersession-agent/internal/runtimedir"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -86,7 +86,7 @@ type Config struct {
 
 	// SessionBusAddress is the D-Bus address of the session bus on which the agent
 	// owns BusName; empty means sessionbus.Address() ($DBUS_SESSION_BUS_ADDRESS, else
-	// $XDG_RUNTIME_DIR/bus, else Upstart's $XDG_RUNTIME_DIR/dbus-session). The bus is
+	// the runtime directory's bus, else Upstart's dbus-session file there). The bus is
 	// never launched.
 	SessionBusAddress string
 
@@ -98,18 +98,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// RuntimeDir is the user's $XDG_RUNTIME_DIR, with snapd's fallback of /run/user/UID
-// when it is unset.
-func RuntimeDir() string {
-	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
-		return dir
-	}
-	return fmt.Sprintf("/run/user/%d", os.Getuid())
-}
-
-// DefaultSocketPath is the agent's socket in RuntimeDir().
+// DefaultSocketPath is the agent's socket in the user's runtime directory
+// (runtimedir.Dir: $XDG_RUNTIME_DIR, else /run/user/UID).
 func DefaultSocketPath() string {
-	return filepath.Join(RuntimeDir(), wire.SocketName)
+	return filepath.Join(runtimedir.Dir(), wire.SocketName)
 }
 
 // withDefaults returns cfg with every zero (or negative, for limits) field set to its

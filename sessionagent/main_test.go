@@ -23,10 +23,20 @@ func TestMain(m *testing.M) {
 	}
 	// Keep the agents under test off the session bus and service manager of whoever
 	// runs the tests; the tests that want them say so in Config or set them again.
-	for _, name := range []string{"DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS"} {
+	// The runtime directory is an empty one: unset, it would be /run/user/UID
+	// (runtimedir.Dir), the tester's own.
+	for _, name := range []string{"DBUS_SESSION_BUS_ADDRESS", "NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS"} {
 		os.Unsetenv(name)
 	}
-	os.Exit(m.Run())
+	runDir, err := os.MkdirTemp("", "sessionagent-test-rundir-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_RUNTIME_DIR", runDir)
+	code := m.Run()
+	os.RemoveAll(runDir)
+	os.Exit(code)
 }
 
 func runTestClient(path string) int {

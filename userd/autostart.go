@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/desktopentry"
+	"github.com/snapcore-ng/usersession-agent/internal/snapname"
 )
 
 // AutostartError lists the autostart entries that could not be started, by path.
@@ -31,11 +32,10 @@ func (e AutostartError) Error() string {
 
 // Autostart starts the autostart entries of snaps at the start of a graphical
 // session (`snap userd --autostart`), as snapd does: the entries are the snaps' own
-// files, SNAPDIR/SNAP/current/.config/autostart/*.desktop (SNAPDIR is ~/snap), and
-// each runs only as an app of its snap that snapd installed a desktop file for in
-// desktopDir: the entry's program (NAME or NAME.APP, alone or under /snap/bin) must
-// be the program of one of SNAP_*.desktop there, and that file's path for it is what
-// runs, with the entry's arguments (field codes dropped). Entries that are hidden,
+// files, SNAPDIR/INSTANCE/current/.config/autostart/*.desktop (SNAPDIR is ~/snap,
+// INSTANCE a snap's instance name, NAME or NAME_KEY), and each runs only as an app of
+// its instance that snapd installed a desktop file for in desktopDir (snapProgram),
+// with the entry's arguments (field codes dropped). Entries that are hidden,
 // disabled or not for this desktop ($XDG_CURRENT_DESKTOP) are skipped. Each starts in
 // a transient user unit under its own deadline; one that fails never stops the
 // others; the failures come back as an AutostartError.
@@ -47,6 +47,10 @@ func Autostart(ctx context.Context, snapDir, desktopDir string) error {
 	failed := make(AutostartError)
 	for _, path := range entries {
 		snap := strings.SplitN(strings.TrimPrefix(path, snapDir+"/"), "/", 2)[0]
+		if err := snapname.ValidateInstance(snap); err != nil {
+			failed[path] = fmt.Errorf("not a snap's directory: %w", err)
+			continue
+		}
 		args, err := autostartCommand(snap, path, desktopDir)
 		if err == nil && args != nil {
 			err = launch(ctx, args)
@@ -102,15 +106,20 @@ func shouldAutostart(entry map[string]string, current []string) bool {
 	return !inList("NotShowIn")
 }
 
-// snapProgram finds the program of snap's installed desktop files (SNAP_*.desktop in
-// desktopDir) that program names: the same base name, which must be SNAP or
-// SNAP.APP. It returns the installed path, not the one the entry gave.
+// snapProgram finds the program of one of snap's installed desktop files
+// (desktopPrefix(snap)*.desktop in desktopDir) that program names, and returns the
+// installed path, not the one the entry gave. The entry names a command of the
+// instance (INSTANCE or INSTANCE.APP), or, as an app inside the snap may know
+// itself, the same command by the snap's name (NAME, NAME.APP), alone or under
+// /snap/bin; the installed program must have that command's name. snapd finds the app
+// by the entry's file name in snap.yaml (an app's autostart: key) instead, which this
+// process does not read.
 func snapProgram(snap, program, desktopDir string) (string, error) {
-	base := filepath.Base(program)
-	if base != snap && !strings.HasPrefix(base, snap+".") {
+	command, ok := instanceCommand(snap, filepath.Base(program))
+	if !ok {
 		return "", fmt.Errorf("%q is not an app of snap %q", program, snap)
 	}
-	installed, err := filepath.Glob(filepath.Join(desktopDir, snap+"_*.desktop"))
+	installed, err := filepath.Glob(filepath.Join(desktopDir, desktopPrefix(snap)+"*.desktop"))
 	if err != nil {
 		return "", err
 	}
@@ -123,11 +132,24 @@ func snapProgram(snap, program, desktopDir string) (string, error) {
 		if err != nil {
 			continue
 		}
-		if p := programOf(args); filepath.Base(p) == base {
+		if p := programOf(args); filepath.Base(p) == command {
 			return p, nil
 		}
 	}
 	return "", fmt.Errorf("%q matches no desktop file snapd installed for snap %q", program, snap)
+}
+
+// instanceCommand is the command of instance that command names: itself when it is
+// INSTANCE or INSTANCE.APP, INSTANCE[.APP] for NAME[.APP] of an instance with a key.
+func instanceCommand(instance, command string) (string, bool) {
+	if command == instance || strings.HasPrefix(command, instance+".") {
+		return command, true
+	}
+	name, key := snapname.Split(instance)
+	if rest, ok := strings.CutPrefix(command, name); key != "" && ok && (rest == "" || rest[0] == '.') {
+		return instance + rest, true
+	}
+	return "", false
 }
 
 // programOf skips a leading "env" and its VAR=value arguments, as in the Exec lines

@@ -1,17 +1,16 @@
 package userd
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
+	"github.com/snapcore-ng/usersession-agent/internal/snapname"
 )
 
 // busCallTimeout bounds each call userd makes to the bus daemon.
@@ -38,11 +37,9 @@ var errNotConnected = errors.New("caller is no longer connected to the bus")
 // snap.NAME.APP.service, snap.NAME.hook.HOOK-UUID.scope), as snapd does. Reading
 // /proc by process ID races with the process exiting and the ID being reused, so the
 // process's owner must match the credentials and the sender must still be on the
-// bus after /proc was read (snapd's guard).
-//
-// Without withSnap, only the credentials are read: the methods any app of the user may
-// call need no snap, and the cold call that starts the service is the faster for it.
-func identify(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, withSnap bool) (*Caller, error) {
+// bus after /proc was read (snapd's guard). Every method needs the snap: those only a
+// snap may call, and the others for the bounds on what userd does per snap.
+func identify(ctx context.Context, conn *dbus.Conn, sender dbus.Sender) (*Caller, error) {
 	ctx, cancel := context.WithTimeout(ctx, busCallTimeout)
 	defer cancel()
 	var creds map[string]dbus.Variant
@@ -57,27 +54,24 @@ func identify(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, withSnap
 		return nil, fmt.Errorf("cannot identify %s: the bus gave no user or process ID", sender)
 	}
 	c.UID, c.PID = uid, pid
-	if !withSnap {
-		return c, nil
-	}
 	if label, ok := creds["LinuxSecurityLabel"].Value().([]byte); ok {
 		c.Snap = snapFromLabel(string(label))
 	}
 	if c.Snap != "" {
 		return c, nil
 	}
-	var st syscall.Stat_t
-	procDir := "/proc/" + strconv.FormatUint(uint64(pid), 10)
-	if err := syscall.Stat(procDir, &st); err != nil {
-		return nil, fmt.Errorf("cannot identify %s: %w", sender, err)
-	}
-	if st.Uid != uid {
-		return nil, errNotConnected
-	}
-	snap, err := snapFromCgroupFile(procDir + "/cgroup")
+	owner, err := procfs.Owner(int(pid))
 	if err != nil {
 		return nil, fmt.Errorf("cannot identify %s: %w", sender, err)
 	}
+	if owner != uid {
+		return nil, errNotConnected
+	}
+	cgroups, err := procfs.SystemdCgroups(int(pid))
+	if err != nil {
+		return nil, fmt.Errorf("cannot identify %s: %w", sender, err)
+	}
+	snap := snapFromCgroups(cgroups)
 	var connected bool
 	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0,
 		string(sender)).Store(&connected); err != nil {
@@ -90,47 +84,23 @@ func identify(ctx context.Context, conn *dbus.Conn, sender dbus.Sender, withSnap
 	return c, nil
 }
 
-// snapName is a snap name with an optional instance key (snapd's ValidateInstanceName:
-// lower-case letters, digits and dashes; the key up to 10 lower-case letters and digits).
-const snapName = `[a-z0-9][a-z0-9-]*(?:_[a-z0-9]{1,10})?`
-
-var (
-	labelRe  = lazyRegexp(`^snap\.(` + snapName + `)\.[^ ]+`)
-	cgroupRe = lazyRegexp(`^snap\.(` + snapName + `)\.[^/]+\.(?:scope|service)$`)
-)
-
 // snapFromLabel is the snap of an AppArmor label "snap.NAME.APP (enforce)", or "".
 func snapFromLabel(label string) string {
-	m := labelRe().FindStringSubmatch(strings.TrimRight(label, "\x00\n"))
-	if m == nil {
-		return ""
-	}
-	return m[1]
+	tag, _ := snapname.TagOfLabel(label)
+	return tag.Instance
 }
 
-// snapFromCgroupFile reads a /proc/PID/cgroup file and returns the snap of the unit
-// the process runs in, from the hierarchies systemd manages (cgroup v2's "0::" line and
-// v1's "name=systemd"), or "" when it is in no snap's unit.
-func snapFromCgroupFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.SplitN(sc.Text(), ":", 3)
-		if len(fields) != 3 || !(fields[0] == "0" && fields[1] == "" || fields[1] == "name=systemd") {
-			continue
-		}
-		for _, part := range strings.Split(fields[2], "/") {
-			if m := cgroupRe().FindStringSubmatch(part); m != nil {
-				return m[1], nil
+// snapFromCgroups is the snap of the unit a process runs in, given its systemd
+// cgroups (procfs.SystemdCgroups), or "" when it is in no snap's unit. Every
+// component of a path counts, not only the last as in snapd: a process in a cgroup
+// below its snap's unit (systemd's Delegate=) is still the snap's.
+func snapFromCgroups(cgroups []string) string {
+	for _, path := range cgroups {
+		for _, part := range strings.Split(path, "/") {
+			if tag, ok := snapname.TagOfUnit(part); ok {
+				return tag.Instance
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return "", fmt.Errorf("cannot read %s: %w", path, err)
-	}
-	return "", nil
+	return ""
 }

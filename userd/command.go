@@ -45,6 +45,27 @@ func (e *CommandError) Error() string {
 
 func (e *CommandError) Unwrap() error { return e.Err }
 
+// startCommand takes a slot for one external command run for c, or refuses it at once
+// (LimitsExceeded) when maxCommandsPerSnap run for c's snap or maxCommands in all;
+// done gives the slot back.
+func (s *Service) startCommand(c *Caller, name string) (done func(), err error) {
+	done, err = s.commands.enter(c.Snap)
+	if err != nil {
+		return nil, fmt.Errorf("cannot run %s: %w", name, err)
+	}
+	return done, nil
+}
+
+// runFor is runOutput for c, in one of the slots of startCommand.
+func (s *Service) runFor(ctx context.Context, c *Caller, timeout time.Duration, name string, args ...string) (string, error) {
+	done, err := s.startCommand(c, name)
+	if err != nil {
+		return "", err
+	}
+	defer done()
+	return runOutput(ctx, timeout, name, args...)
+}
+
 // runOutput runs name with args under timeout and returns its trimmed standard
 // output; stderr (first KiB) goes into the error.
 func runOutput(ctx context.Context, timeout time.Duration, name string, args ...string) (string, error) {

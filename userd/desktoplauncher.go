@@ -50,12 +50,12 @@ func (*PrivilegedDesktopLauncher) IntrospectionData() string {
 // app (snapdLauncher); that command (field codes dropped) runs under
 // `systemd-run --user --collect`, so it lives in a unit of its own and not in userd's.
 func (l *PrivilegedDesktopLauncher) OpenDesktopEntry(desktopFileID string, sender dbus.Sender) *dbus.Error {
-	return l.s.call(sender, false, func(ctx context.Context, _ *Caller) error {
-		return l.s.openDesktopEntry(ctx, desktopFileID)
+	return l.s.call(sender, func(ctx context.Context, c *Caller) error {
+		return l.s.openDesktopEntry(ctx, c, desktopFileID)
 	})
 }
 
-func (s *Service) openDesktopEntry(ctx context.Context, id string) error {
+func (s *Service) openDesktopEntry(ctx context.Context, c *Caller, id string) error {
 	path, err := findDesktopFile(s.desktopDir, id)
 	if err != nil {
 		return denied("cannot launch %q: %v", id, err)
@@ -73,6 +73,11 @@ func (s *Service) openDesktopEntry(ctx context.Context, id string) error {
 	if err := snapdLauncher(path, args); err != nil {
 		return denied("cannot launch %q: %v", id, err)
 	}
+	done, err := s.startCommand(c, "systemd-run")
+	if err != nil {
+		return fmt.Errorf("cannot launch %q: %w", id, err)
+	}
+	defer done()
 	if err := launch(ctx, args); err != nil {
 		return fmt.Errorf("cannot launch %q: %w", id, err)
 	}

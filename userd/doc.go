@@ -13,7 +13,7 @@
 // A call enters through its object's method, the caller is identified from the bus
 // (caller.go), the request is checked in plain functions, questions go to the user
 // through zenity or kdialog (dialog.go), and every external command runs under a
-// deadline (command.go). The service counts the calls in progress so that the process
+// deadline (command.go), a few at once per snap and in all (limits.go). The service counts the calls in progress so that the process
 // can exit when idle and be started again by D-Bus on the next call.
 //
 // On a bus that systemd does not run (Upstart's on Ubuntu 16.04), D-Bus starts the

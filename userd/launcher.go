@@ -13,6 +13,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
 
 // Launcher is the io.snapcraft.Launcher object: it opens URLs and files for snaps.
@@ -60,12 +62,13 @@ const maxSchemeLen = 64
 // OpenURL implements io.snapcraft.Launcher.OpenURL: it runs `xdg-open URL` when the
 // URL has a scheme that is on snapd's list, or for which the host has a handler that
 // is not a snap's (`xdg-mime query default x-scheme-handler/SCHEME`). A URL that does
-// not parse is org.freedesktop.DBus.Error.InvalidArgs (snapd's answer), other
-// refusals are org.freedesktop.DBus.Error.AccessDenied, failures
-// org.freedesktop.DBus.Error.Failed. No answer and no log line repeats the URL, which
+// not parse is org.freedesktop.DBus.Error.InvalidArgs (snapd's answer), a call past
+// the bounds on the commands userd runs (maxCommandsPerSnap, maxCommands)
+// org.freedesktop.DBus.Error.LimitsExceeded at once, other refusals
+// org.freedesktop.DBus.Error.AccessDenied, failures org.freedesktop.DBus.Error.Failed. No answer and no log line repeats the URL, which
 // may be of any length and hold control characters (snapd's answers do not either).
 func (l *Launcher) OpenURL(addr string, sender dbus.Sender) *dbus.Error {
-	return l.s.call(sender, false, func(ctx context.Context, c *Caller) error {
+	return l.s.call(sender, func(ctx context.Context, c *Caller) error {
 		return l.s.openURL(ctx, c, addr)
 	})
 }
@@ -84,7 +87,7 @@ func (s *Service) openURL(ctx context.Context, c *Caller, addr string) error {
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if !slices.Contains(allowedSchemes, scheme) {
-		ok, err := s.hostHasHandler(ctx, scheme)
+		ok, err := s.hostHasHandler(ctx, c, scheme)
 		if err != nil {
 			return fmt.Errorf("cannot find a handler for URL scheme %q: %w", scheme, err)
 		}
@@ -104,8 +107,8 @@ var validDesktopFileName = lazyRegexp(`^[A-Za-z_-][A-Za-z0-9_-]*(\.[A-Za-z_-][A-
 // hostHasHandler says whether xdg-mime names a desktop file handling scheme that is
 // not one snapd installed for a snap: a snap handling a scheme snapd does not allow
 // must not receive what other snaps send.
-func (s *Service) hostHasHandler(ctx context.Context, scheme string) (bool, error) {
-	out, err := runOutput(ctx, toolTimeout, "xdg-mime", "query", "default", "x-scheme-handler/"+scheme)
+func (s *Service) hostHasHandler(ctx context.Context, c *Caller, scheme string) (bool, error) {
+	out, err := s.runFor(ctx, c, toolTimeout, "xdg-mime", "query", "default", "x-scheme-handler/"+scheme)
 	if err != nil {
 		return false, err
 	}
@@ -124,7 +127,7 @@ func (s *Service) hostHasHandler(ctx context.Context, scheme string) (bool, erro
 func (l *Launcher) OpenFile(parentWindow string, fd dbus.UnixFD, sender dbus.Sender) *dbus.Error {
 	// godbus hands the received descriptor over to the method.
 	defer unix.Close(int(fd))
-	return l.s.call(sender, true, func(ctx context.Context, c *Caller) error {
+	return l.s.call(sender, func(ctx context.Context, c *Caller) error {
 		return l.s.openFile(ctx, c, int(fd))
 	})
 }
@@ -178,7 +181,7 @@ func pathOfFD(fd int) (string, error) {
 	if flags&unix.O_PATH != 0 {
 		return "", fmt.Errorf("descriptors opened with O_PATH are refused")
 	}
-	path, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	path, err := procfs.FDTarget(fd)
 	if err != nil {
 		return "", fmt.Errorf("cannot find the path of the descriptor: %w", err)
 	}
@@ -204,6 +207,11 @@ func (s *Service) xdgOpen(ctx context.Context, c *Caller, target string) error {
 	if s.children.isAncestor(int(c.PID)) {
 		return denied("the call comes from the xdg-open userd runs for an earlier call (loop)")
 	}
+	done, err := s.startCommand(c, "xdg-open")
+	if err != nil {
+		return err
+	}
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	// Only the exit status is read: the handler xdg-open starts may live on, and
@@ -214,7 +222,7 @@ func (s *Service) xdgOpen(ctx context.Context, c *Caller, target string) error {
 		return commandError(ctx, "xdg-open", err, "")
 	}
 	s.children.add(cmd.Process.Pid)
-	err := cmd.Wait()
+	err = cmd.Wait()
 	s.children.remove(cmd.Process.Pid)
 	if err != nil {
 		return commandError(ctx, "xdg-open", err, "")

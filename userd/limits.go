@@ -27,6 +27,16 @@ const (
 	// call or two in flight; eight leaves room for a few made together (links opened
 	// at once) in the millisecond each takes to identify.
 	maxIdentifyingPerSender = 8
+	// maxCommands bounds the external commands (xdg-open, xdg-mime, xdg-settings,
+	// systemd-run) userd runs at once for its callers, and maxCommandsPerSnap those it
+	// runs for one snap (callers outside any snap count as one). Each is a process, and
+	// xdg-settings a shell script that runs a dozen more, with a thread of userd
+	// waiting on it for up to its deadline. An app runs one at a time, or a few
+	// together (a browser's Check and Get at its start, links opened at once): four
+	// per snap leaves room for those, and sixteen lets four snaps do it at once.
+	// Without them, a flood of OpenURL or Settings calls ran one process per call.
+	maxCommands        = 16
+	maxCommandsPerSnap = 4
 	// limitLogInterval is the least time between two log lines about refusals over
 	// a limit: a flood of calls must not become a flood of log lines.
 	limitLogInterval = 10 * time.Second
@@ -62,37 +72,69 @@ func (q *questions) begin(snap string) (end func(), err error) {
 	}, nil
 }
 
-// gate bounds the identifications in progress, max in all and perSender for one bus
-// connection (its unique name, which the bus daemon gives).
-type gate struct {
-	max, perSender int
-	mu             sync.Mutex
-	total          int
-	bySender       map[string]int
+// bound counts work in progress, at most max in all and perKey for one key (a bus
+// connection's unique name, a snap); its refusals are LimitsExceeded, worded by
+// overKey and overAll from the key and the count already in progress.
+type bound struct {
+	max, perKey int
+	overKey     func(key string, n int) error
+	overAll     func(n int) error
+
+	mu    sync.Mutex
+	total int
+	byKey map[string]int
 }
 
-// enter counts one identification of sender, or fails with a LimitsExceeded refusal
-// past a bound; leave ends it.
-func (g *gate) enter(sender string) (leave func(), err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// identifyingBound bounds the callers being identified, by connection.
+func identifyingBound(max, perSender int) *bound {
+	return &bound{max: max, perKey: perSender,
+		overKey: func(_ string, n int) error {
+			return limited("cannot identify the caller: %d calls from this connection are being identified already", n)
+		},
+		overAll: func(n int) error {
+			return limited("cannot identify the caller: %d calls are being identified already, the most at once", n)
+		},
+	}
+}
+
+// commandsBound bounds the external commands running, by snap ("" for callers
+// outside any snap).
+func commandsBound(max, perSnap int) *bound {
+	return &bound{max: max, perKey: perSnap,
+		overKey: func(snap string, n int) error {
+			if snap == "" {
+				return limited("%d commands are running for callers outside any snap, the most for one snap", n)
+			}
+			return limited("%d commands are running for snap %q, the most for one snap", n, snap)
+		},
+		overAll: func(n int) error {
+			return limited("%d commands are running, the most userd runs at once", n)
+		},
+	}
+}
+
+// enter counts one in for key, or fails with a LimitsExceeded refusal past a bound;
+// leave counts it out.
+func (b *bound) enter(key string) (leave func(), err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	switch {
-	case g.bySender[sender] >= g.perSender:
-		return nil, limited("cannot identify the caller: %d calls from this connection are being identified already", g.bySender[sender])
-	case g.total >= g.max:
-		return nil, limited("cannot identify the caller: %d calls are being identified already, the most at once", g.total)
+	case b.byKey[key] >= b.perKey:
+		return nil, b.overKey(key, b.byKey[key])
+	case b.total >= b.max:
+		return nil, b.overAll(b.total)
 	}
-	if g.bySender == nil {
-		g.bySender = make(map[string]int)
+	if b.byKey == nil {
+		b.byKey = make(map[string]int)
 	}
-	g.total++
-	g.bySender[sender]++
+	b.total++
+	b.byKey[key]++
 	return func() {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		g.total--
-		if g.bySender[sender]--; g.bySender[sender] == 0 {
-			delete(g.bySender, sender)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.total--
+		if b.byKey[key]--; b.byKey[key] == 0 {
+			delete(b.byKey, key)
 		}
 	}, nil
 }

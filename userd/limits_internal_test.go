@@ -35,7 +35,7 @@ func TestQuestionsPerSnapAndInAll(t *testing.T) {
 
 // perSender identifications per connection, max in all.
 func TestGatePerSenderAndInAll(t *testing.T) {
-	g := &gate{max: 3, perSender: 2}
+	g := identifyingBound(3, 2)
 	leave1, err := g.enter(":1.1")
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +56,36 @@ func TestGatePerSenderAndInAll(t *testing.T) {
 	if _, err := g.enter(":1.3"); err != nil {
 		t.Errorf("an identification once one has ended: %v", err)
 	}
-	if g.total != 3 || len(g.bySender) != 3 {
-		t.Errorf("gate counts %d in %v, want 3 in 3 senders", g.total, g.bySender)
+	if g.total != 3 || len(g.byKey) != 3 {
+		t.Errorf("gate counts %d in %v, want 3 in 3 senders", g.total, g.byKey)
+	}
+}
+
+// perSnap commands for one snap (callers outside any snap counting as one), max in
+// all, each refusal naming its bound.
+func TestCommandsPerSnapAndInAll(t *testing.T) {
+	b := commandsBound(3, 2)
+	done, err := b.enter("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.enter("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.enter("a"); !isLimit(err) || !strings.Contains(err.Error(), `2 commands are running for snap "a"`) {
+		t.Errorf("a third command of snap a: %v", err)
+	}
+	if _, err := b.enter(""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.enter("b"); !isLimit(err) || !strings.Contains(err.Error(), "3 commands are running, the most userd runs at once") {
+		t.Errorf("a command past the cap: %v", err)
+	}
+	done()
+	if _, err := b.enter(""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.enter(""); !isLimit(err) || !strings.Contains(err.Error(), "for callers outside any snap") {
+		t.Errorf("a third command outside any snap: %v", err)
 	}
 }

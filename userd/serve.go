@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapcore-ng/usersession-agent/internal/sessionbus"
 )
 
 // Defaults of ServeConfig.
@@ -59,21 +61,15 @@ func (s *Service) Serve(ctx context.Context) error {
 func requestName(ctx context.Context, conn *dbus.Conn, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, busCallTimeout)
 	defer cancel()
-	var reply dbus.RequestNameReply
-	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.RequestName", 0,
-		name, uint32(dbus.NameFlagDoNotQueue)).Store(&reply); err != nil {
-		return fmt.Errorf("cannot request bus name %s: %w", name, err)
-	}
-	if reply != dbus.RequestNameReplyPrimaryOwner && reply != dbus.RequestNameReplyAlreadyOwner {
-		return fmt.Errorf("cannot request bus name %s: another process owns it", name)
-	}
-	return nil
+	return sessionbus.RequestName(ctx, conn, name)
 }
 
+// releaseNames gives the names up; a failure leaves the name to the bus daemon,
+// which releases it when the process exits.
 func releaseNames(conn *dbus.Conn, names []string) {
 	for _, name := range names {
 		ctx, cancel := context.WithTimeout(context.Background(), busCallTimeout)
-		conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.ReleaseName", 0, name)
+		sessionbus.ReleaseName(ctx, conn, name)
 		cancel()
 	}
 }

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapcore-ng/usersession-agent/internal/drain"
 	"github.com/snapcore-ng/usersession-agent/internal/idle"
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
 
 // DefaultDesktopDir is where snapd installs the desktop files of snaps.
@@ -44,19 +44,16 @@ type Service struct {
 	uid        uint32
 	children   children
 	// questions are the questions to the user open; identifying the callers being
-	// identified (limits.go).
+	// identified; commands the external commands running (limits.go).
 	questions   questions
-	identifying gate
+	identifying *bound
+	commands    *bound
 	limitLog    limitLog
 	// base is the context of every call; Serve cancels it when asked to exit.
 	base        context.Context
 	cancelCalls context.CancelFunc
-
-	mu       sync.Mutex
-	inflight int
-	// lastSeen is when a call last began or ended: godbus sends a method's reply
-	// after the method returns, so the exit waits a while after the last end too.
-	lastSeen time.Time
+	// calls are the calls in progress, which the exit waits for (drain).
+	calls drain.Counter
 }
 
 // New returns the service of cfg; Export puts it on a connection.
@@ -73,7 +70,8 @@ func New(cfg Config) *Service {
 		log:         cfg.Logger,
 		uid:         uint32(os.Getuid()),
 		questions:   questions{max: maxQuestions},
-		identifying: gate{max: maxIdentifying, perSender: maxIdentifyingPerSender},
+		identifying: identifyingBound(maxIdentifying, maxIdentifyingPerSender),
+		commands:    commandsBound(maxCommands, maxCommandsPerSnap),
 	}
 	s.base, s.cancelCalls = context.WithCancel(context.Background())
 	if s.desktopDir == "" {
@@ -144,30 +142,24 @@ func (s *Service) Export(conn *dbus.Conn) error {
 }
 
 // call runs one method for sender: it counts as activity until it returns, the
-// caller is identified (with its snap when the method needs it; no more than
-// maxIdentifying at once, maxIdentifyingPerSender per connection) and must be this
+// caller is identified with its snap (no more than maxIdentifying at once,
+// maxIdentifyingPerSender per connection) and must be this
 // user, and the error (if any) becomes the D-Bus error: a refusal's own (AccessDenied,
 // InvalidArgs, LimitsExceeded), Failed for the rest.
-func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx context.Context, c *Caller) error) *dbus.Error {
+func (s *Service) call(sender dbus.Sender, method func(ctx context.Context, c *Caller) error) *dbus.Error {
 	s.activity.Begin()
 	defer s.activity.End()
-	s.mu.Lock()
-	s.inflight++
-	s.lastSeen = time.Now()
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.inflight--
-		s.lastSeen = time.Now()
-		s.mu.Unlock()
-	}()
+	// Never closed: a call that arrives once the names are released was routed here
+	// before, and is served.
+	s.calls.Begin()
+	defer s.calls.End()
 	ctx := s.base
 	err := func() error {
 		leave, err := s.identifying.enter(string(sender))
 		if err != nil {
 			return err
 		}
-		c, err := identify(ctx, s.conn, sender, needSnap)
+		c, err := identify(ctx, s.conn, sender)
 		leave()
 		if err != nil {
 			return err
@@ -194,18 +186,13 @@ func (s *Service) call(sender dbus.Sender, needSnap bool, method func(ctx contex
 }
 
 // drain waits, up to maxDrain, until no call is in progress and none has begun or
-// ended for settle.
+// ended for settle (a reply is sent after its method returns, and a call routed here
+// before the release may not have begun yet).
 func (s *Service) drain() {
-	start := time.Now()
-	deadline := start.Add(maxDrain)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		quiet := s.inflight == 0 && time.Since(s.lastSeen) >= settle && time.Since(start) >= settle
-		s.mu.Unlock()
-		if quiet {
-			return
-		}
-		time.Sleep(settle / 5)
+	ctx, cancel := context.WithTimeout(context.Background(), maxDrain)
+	defer cancel()
+	if err := s.calls.Quiet(ctx, settle); err != nil {
+		s.log.Info("exiting with calls in progress", "waited", maxDrain)
 	}
 }
 
@@ -241,29 +228,11 @@ func (c *children) isAncestor(pid int) bool {
 		if c.pids[pid] {
 			return true
 		}
-		ppid, err := parentPID(pid)
+		st, err := procfs.ReadStat(pid)
 		if err != nil {
 			return false
 		}
-		pid = ppid
+		pid = st.PPID
 	}
 	return false
-}
-
-// parentPID reads the parent of pid from /proc/PID/stat (the field after the
-// command name, which may itself hold spaces and parentheses).
-func parentPID(pid int) (int, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	rest := string(data)
-	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	fields := strings.Fields(rest)
-	if len(fields) < 2 {
-		return 0, fmt.Errorf("cannot parse /proc/%d/stat", pid)
-	}
-	return strconv.Atoi(fields[1])
 }

@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/snapcore-ng/usersession-agent/internal/snapname"
 )
 
 // Settings is the io.snapcraft.Settings object: a snap reads, checks and (with the
@@ -77,14 +80,27 @@ type setting struct{ name, sub string }
 
 var schemeRe = lazyRegexp(`^[a-zA-Z][a-zA-Z0-9+.-]*$`)
 
+// maxEcho bounds what an answer (and the log) repeats of an argument a caller gave:
+// arguments may be of any length and hold control characters. Past it, an argument
+// is cut short and its length given.
+const maxEcho = 64
+
+// echo is s quoted for an answer, cut to maxEcho bytes.
+func echo(s string) string {
+	if len(s) <= maxEcho {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(s[:maxEcho]), len(s))
+}
+
 func (st setting) validate() error {
 	if !slices.Contains(settingNames, st.name) {
-		return denied("invalid setting %q", st.name)
+		return denied("invalid setting %s", echo(st.name))
 	}
 	// xdg-settings takes the subproperty as its own argument; it must not look like
-	// an option or carry anything but a scheme.
-	if st.sub != "" && !schemeRe().MatchString(st.sub) {
-		return denied("invalid subproperty %q of setting %q", st.sub, st.name)
+	// an option or carry anything but a scheme, of a scheme's length (as OpenURL's).
+	if st.sub != "" && (len(st.sub) > maxSchemeLen || !schemeRe().MatchString(st.sub)) {
+		return denied("invalid subproperty %s of setting %q: not a URL scheme of at most %d bytes", echo(st.sub), st.name, maxSchemeLen)
 	}
 	return nil
 }
@@ -107,16 +123,16 @@ func (st setting) args(command string, value string) []string {
 	return args
 }
 
-// appDesktopName is a value a snap may give: the name of one of its own desktop
-// files without the "SNAP_" prefix snapd adds (an app name and ".desktop").
-var appDesktopName = lazyRegexp(`^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*\.desktop$`)
+// maxValue bounds a value a snap gives: with its prefix, the name of a file
+// (NAME_MAX).
+const maxValue = 255
 
 // desktopPrefix is how the names of the desktop files snapd installs for snap (an
-// instance name, NAME or NAME_KEY) begin: "NAME_", or "NAME+KEY_" for an instance, as
-// "_" separates the app (snapd's snap.Info.DesktopPrefix). snapd's own userd looks
-// for "NAME_KEY_", so that its instances can never use Settings.
+// instance name, NAME or NAME_KEY) begin: "NAME_", or "NAME+KEY_" for an instance
+// (snapname.DesktopPrefix), then the app's part. snapd's own userd looks for
+// "NAME_KEY_", so that its instances can never use Settings.
 func desktopPrefix(snap string) string {
-	return strings.Replace(snap, "_", "+", 1) + "_"
+	return snapname.DesktopPrefix(snap) + "_"
 }
 
 // snapDesktopFile turns the value a snap gave into the desktop file snapd installed
@@ -125,8 +141,11 @@ func snapDesktopFile(c *Caller, st setting, command, value string) (string, erro
 	if c.Snap == "" {
 		return "", denied("cannot %s setting %s: the caller is not a snap", command, st)
 	}
-	if !appDesktopName().MatchString(value) {
-		return "", denied("cannot %s setting %s to invalid value %q", command, st, value)
+	// A value is the name of one of the snap's own desktop files without the prefix
+	// snapd adds: an app name and ".desktop".
+	app, ok := strings.CutSuffix(value, ".desktop")
+	if !ok || len(value) > maxValue || snapname.ValidateApp(app) != nil {
+		return "", denied("cannot %s setting %s to invalid value %s: not APP.desktop of at most %d bytes", command, st, echo(value), maxValue)
 	}
 	return desktopPrefix(c.Snap) + value, nil
 }
@@ -166,7 +185,7 @@ func (o *Settings) SetSub(name, sub, value string, sender dbus.Sender) *dbus.Err
 
 func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *dbus.Error) {
 	var result string
-	err := s.call(sender, true, func(ctx context.Context, c *Caller) error {
+	err := s.call(sender, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
@@ -174,7 +193,7 @@ func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *
 		if err != nil {
 			return err
 		}
-		result, err = xdgSettings(ctx, st.args("check", file)...)
+		result, err = s.xdgSettings(ctx, c, st.args("check", file)...)
 		return err
 	})
 	return result, err
@@ -182,14 +201,14 @@ func (s *Service) check(sender dbus.Sender, st setting, value string) (string, *
 
 func (s *Service) get(sender dbus.Sender, st setting) (string, *dbus.Error) {
 	var result string
-	err := s.call(sender, true, func(ctx context.Context, c *Caller) error {
+	err := s.call(sender, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
 		if c.Snap == "" {
 			return denied("cannot get setting %s: the caller is not a snap", st)
 		}
-		out, err := xdgSettings(ctx, st.args("get", "")...)
+		out, err := s.xdgSettings(ctx, c, st.args("get", "")...)
 		if err != nil {
 			return err
 		}
@@ -204,7 +223,7 @@ func (s *Service) get(sender dbus.Sender, st setting) (string, *dbus.Error) {
 }
 
 func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error {
-	return s.call(sender, true, func(ctx context.Context, c *Caller) error {
+	return s.call(sender, func(ctx context.Context, c *Caller) error {
 		if err := st.validate(); err != nil {
 			return err
 		}
@@ -213,7 +232,7 @@ func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error 
 			return err
 		}
 		if fi, err := os.Lstat(filepath.Join(s.desktopDir, file)); err != nil || !fi.Mode().IsRegular() {
-			return denied("cannot set setting %s: snap %q has no desktop file %q", st, c.Snap, value)
+			return denied("cannot set setting %s: snap %q has no desktop file %s", st, c.Snap, echo(value))
 		}
 		// The snap's question is taken before the check, so that a flood of Set
 		// calls runs one xdg-settings at a time, not one per call.
@@ -222,7 +241,7 @@ func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error 
 			return fmt.Errorf("cannot set setting %s: %w", st, err)
 		}
 		defer end()
-		if out, err := xdgSettings(ctx, st.args("check", file)...); err == nil && out == "yes" {
+		if out, err := s.xdgSettings(ctx, c, st.args("check", file)...); err == nil && out == "yes" {
 			return nil
 		}
 		yes, err := s.asker.YesNo(ctx, "Allow settings change?",
@@ -233,14 +252,14 @@ func (s *Service) set(sender dbus.Sender, st setting, value string) *dbus.Error 
 		if !yes {
 			return denied("cannot set setting %s: the user declined", st)
 		}
-		_, err = xdgSettings(ctx, st.args("set", file)...)
+		_, err = s.xdgSettings(ctx, c, st.args("set", file)...)
 		return err
 	})
 }
 
-// xdgSettings runs xdg-settings with args and returns its output.
-func xdgSettings(ctx context.Context, args ...string) (string, error) {
-	out, err := runOutput(ctx, toolTimeout, "xdg-settings", args...)
+// xdgSettings runs xdg-settings with args for c and returns its output.
+func (s *Service) xdgSettings(ctx context.Context, c *Caller, args ...string) (string, error) {
+	out, err := s.runFor(ctx, c, toolTimeout, "xdg-settings", args...)
 	if err != nil {
 		return "", fmt.Errorf("cannot %s setting: %w", args[0], err)
 	}

@@ -77,3 +77,31 @@ func TestSettingsSet(t *testing.T) {
 		t.Errorf("xdg-settings set ran %d times, want 1", sets)
 	}
 }
+
+// Settings answers never repeat a setting, subproperty or value of any length: past a
+// few dozen bytes they are refused by their length, or cut short in the answer, as
+// OpenURL's are.
+func TestSettingsErrorsDoNotEchoLongArguments(t *testing.T) {
+	e := newEnv(t)
+	e.standIn("xdg-settings", xdgSettings("firefox.desktop"))
+	long := strings.Repeat("x", 60000)
+	for _, call := range [][]string{
+		{"io.snapcraft.Settings.Get", long},
+		{"io.snapcraft.Settings.Check", long + "\x01", "web.desktop"},
+		{"io.snapcraft.Settings.GetSub", "default-url-scheme-handler", long},
+		{"io.snapcraft.Settings.CheckSub", "default-url-scheme-handler", long + "!", "web.desktop"},
+		{"io.snapcraft.Settings.Check", "default-web-browser", long + ".desktop"},
+		{"io.snapcraft.Settings.Check", "default-web-browser", long + "\x01"},
+		{"io.snapcraft.Settings.Set", "default-web-browser", long + ".desktop"},
+		{"io.snapcraft.Settings.Set", "default-web-browser", strings.Repeat("x", 200) + ".desktop"},
+		{"io.snapcraft.Settings.SetSub", "default-url-scheme-handler", strings.Repeat("\x01", 60), "web.desktop"},
+	} {
+		out := e.call("browser", call...)
+		if !strings.HasPrefix(out, accessDenied) || strings.Contains(out, strings.Repeat("x", 100)) || len(out) > 512 {
+			t.Errorf("%s with a long argument = %d bytes: %.300s; want AccessDenied without it", call[0], len(out), out)
+		}
+	}
+	if got := e.calls("xdg-settings"); len(got) != 0 {
+		t.Errorf("xdg-settings ran for refused calls: %.300q", got)
+	}
+}

@@ -362,17 +362,11 @@ func warm(sock string, workers int, d time.Duration) (int, float64, error) {
 }
 
 func cpuTicks(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procfs.ReadStat(pid)
 	if err != nil {
 		return 0, err
 	}
-	// Fields after the command name, which may hold spaces: utime and stime are the
-	// 14th and 15th fields of the line.
-	rest := string(data[strings.LastIndexByte(string(data), ')')+2:])
-	f := strings.Fields(rest)
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return utime + stime, nil
+	return int64(st.UTime + st.STime), nil
 }
 
 func median(ds []time.Duration) time.Duration {

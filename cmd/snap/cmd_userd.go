@@ -13,6 +13,7 @@ import (
 	"github.com/jessevdk/go-flags"
 
 	"github.com/snapcore-ng/usersession-agent/internal/logger"
+	"github.com/snapcore-ng/usersession-agent/internal/runtimedir"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/systemd"
 )
@@ -96,7 +97,7 @@ func (c *cmdUserd) Execute(args []string) error {
 func (c *cmdUserd) runAgent(ctx context.Context) error {
 	// The manager is dialled on the first request that needs it, so that starting
 	// the agent for any other request costs no connection.
-	manager := systemd.NewPrivate(systemd.UserPrivateSocket(sessionagent.RuntimeDir()))
+	manager := systemd.NewPrivate(systemd.UserPrivateSocket(runtimedir.Dir()))
 	defer manager.Close()
 	services, notifications := sessionagent.NewBackends(manager)
 	return sessionagent.Run(ctx, sessionagent.Config{

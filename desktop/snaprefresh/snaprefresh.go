@@ -6,11 +6,11 @@ package snaprefresh
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/desktopentry"
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
+	"github.com/snapcore-ng/usersession-agent/internal/snapname"
 )
 
 // DefaultDesktopDir is where snapd writes the desktop entries of installed snaps.
@@ -37,47 +37,6 @@ type Pending struct {
 	// BusyAppDesktopEntry names the app's entry in the desktop directory, for the
 	// snap's display name and icon.
 	BusyAppDesktopEntry string
-}
-
-// ValidateInstanceName checks name as snap does (snap/naming in snapd): "name" or
-// "name_key", where the snap name is 2 to 40 lower-case letters, digits and single
-// hyphens, with at least one letter and no hyphen at either end, and the instance
-// key 1 to 10 lower-case letters and digits. (Loops, not regexps: regexp costs the
-// agent's idle memory.)
-func ValidateInstanceName(name string) error {
-	lowerOrDigit := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
-	validSnap := func(s string) bool {
-		if len(s) < 2 || len(s) > 40 || s[0] == '-' || s[len(s)-1] == '-' || strings.Contains(s, "--") {
-			return false
-		}
-		letter := false
-		for _, c := range []byte(s) {
-			if c != '-' && !lowerOrDigit(c) {
-				return false
-			}
-			letter = letter || c >= 'a' && c <= 'z'
-		}
-		return letter
-	}
-	validKey := func(s string) bool {
-		if len(s) < 1 || len(s) > 10 {
-			return false
-		}
-		for _, c := range []byte(s) {
-			if !lowerOrDigit(c) {
-				return false
-			}
-		}
-		return true
-	}
-	snap, key, hasKey := strings.Cut(name, "_")
-	switch {
-	case !validSnap(snap):
-		return fmt.Errorf("invalid instance name %q: the snap name must be 2 to 40 lower-case letters, digits and single hyphens, with a letter", name)
-	case hasKey && !validKey(key):
-		return fmt.Errorf("invalid instance name %q: the instance key must be 1 to 10 lower-case letters and digits", name)
-	}
-	return nil
 }
 
 // ID is the notification ID of the refresh of instance: pending and finish share it.
@@ -107,7 +66,7 @@ func displayName(name, key string) string {
 // hour or more, critical below. A bad instance name, desktop entry name or time left
 // is an error, and nothing is shown.
 func (l Lookup) PendingMessage(p Pending) (*notification.Message, error) {
-	if err := ValidateInstanceName(p.InstanceName); err != nil {
+	if err := snapname.ValidateInstance(p.InstanceName); err != nil {
 		return nil, err
 	}
 	if p.TimeRemaining > MaxTimeRemaining {
@@ -116,7 +75,7 @@ func (l Lookup) PendingMessage(p Pending) (*notification.Message, error) {
 	if p.BusyAppDesktopEntry != "" && !desktopentry.ValidName(p.BusyAppDesktopEntry) {
 		return nil, fmt.Errorf("invalid busy app desktop entry %q", p.BusyAppDesktopEntry)
 	}
-	snap, key, _ := strings.Cut(p.InstanceName, "_")
+	snap, key := snapname.Split(p.InstanceName)
 	name, icon := snap, ""
 	if p.BusyAppDesktopEntry != "" {
 		// A missing or unreadable entry costs the name and icon, not the
@@ -157,10 +116,10 @@ func (l Lookup) PendingMessage(p Pending) (*notification.Message, error) {
 // FinishMessage writes the notification of a finished refresh, which replaces the
 // pending one.
 func FinishMessage(instance string) (*notification.Message, error) {
-	if err := ValidateInstanceName(instance); err != nil {
+	if err := snapname.ValidateInstance(instance); err != nil {
 		return nil, err
 	}
-	snap, key, _ := strings.Cut(instance, "_")
+	snap, key := snapname.Split(instance)
 	return &notification.Message{
 		Title:        fmt.Sprintf("%s was updated", displayName(snap, key)),
 		Body:         "You can start it again now.",

@@ -69,7 +69,7 @@ func TestPendingMessageRefusesBadInput(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"go", "firefox", "firefox_1", "snap-store_abc123", "0ad", "a-b-c"} {
-		if err := snaprefresh.ValidateInstanceName(name); err != nil {
+		if _, err := l.PendingMessage(snaprefresh.Pending{InstanceName: name}); err != nil {
 			t.Errorf("%q refused: %v", name, err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/snapcore-ng/usersession-agent/internal/sessionbus"
 	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 )
 
@@ -119,9 +120,7 @@ func RequestName(t testing.TB, conn *dbus.Conn, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var reply dbus.RequestNameReply
-	err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.RequestName", 0, name, uint32(dbus.NameFlagDoNotQueue)).Store(&reply)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("cannot own %s: reply %v, %v", name, reply, err)
+	if err := sessionbus.RequestName(ctx, conn, name); err != nil {
+		t.Fatal(err)
 	}
 }

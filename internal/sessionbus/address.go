@@ -9,24 +9,27 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/snapcore-ng/usersession-agent/internal/runtimedir"
 )
 
 // ErrNoBus says no session bus address could be found. The bus is never launched.
-var ErrNoBus = errors.New("no session bus: DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR has neither bus nor dbus-session")
+var ErrNoBus = errors.New("no session bus: DBUS_SESSION_BUS_ADDRESS is unset and the runtime directory has neither bus nor dbus-session")
 
-// upstartFileMax bounds how much of $XDG_RUNTIME_DIR/dbus-session is read: it holds
-// one short line.
+// upstartFileMax bounds how much of the runtime directory's dbus-session is read: it
+// holds one short line.
 const upstartFileMax = 4 << 10
 
 // Address returns the address of the session bus, found as snapd and godbus find it,
-// but never autolaunching a bus:
+// but never autolaunching a bus. RUNDIR is the user's runtime directory
+// (runtimedir.Dir: $XDG_RUNTIME_DIR, else /run/user/UID, where snapd looks):
 //
 //   - $DBUS_SESSION_BUS_ADDRESS when it is set (and not "autolaunch:");
-//   - else unix:path=$XDG_RUNTIME_DIR/bus when that is a socket (systemd's user bus,
+//   - else unix:path=RUNDIR/bus when that is a socket (systemd's user bus,
 //     dbus-user-session);
-//   - else the address written in $XDG_RUNTIME_DIR/dbus-session, the file Upstart's
-//     session job writes on Ubuntu 16.04: one line "DBUS_SESSION_BUS_ADDRESS=ADDRESS".
-//     It is read only when the variable is unset.
+//   - else the address written in RUNDIR/dbus-session, the file Upstart's session job
+//     writes on Ubuntu 16.04: one line "DBUS_SESSION_BUS_ADDRESS=ADDRESS". It is read
+//     only when the variable is unset.
 //
 // It returns ErrNoBus (wrapped, with the reason for a bad dbus-session file) when none
 // gives an address.
@@ -34,10 +37,7 @@ func Address() (string, error) {
 	if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr != "" && addr != "autolaunch:" {
 		return addr, nil
 	}
-	dir := os.Getenv("XDG_RUNTIME_DIR")
-	if dir == "" {
-		return "", ErrNoBus
-	}
+	dir := runtimedir.Dir()
 	path := filepath.Join(dir, "bus")
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Type() == fs.ModeSocket {
 		return "unix:path=" + path, nil

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/snapcore-ng/usersession-agent/internal/runtimedir"
 	"github.com/snapcore-ng/usersession-agent/internal/sessionbus"
 )
 
@@ -21,7 +22,7 @@ func TestAddress(t *testing.T) {
 		socket  bool    // $XDG_RUNTIME_DIR/bus is a socket
 		session string  // content of $XDG_RUNTIME_DIR/dbus-session; empty: absent
 		fifo    bool    // dbus-session is a FIFO with no writer
-		noXDG   bool
+		noXDG   bool    // unset: the fallback, /run/user/UID, which the test cannot make
 		want    string
 		wantErr string
 	}{
@@ -34,7 +35,7 @@ func TestAddress(t *testing.T) {
 		{name: "upstart's file without the line", session: "FOO=bar\n", wantErr: "no DBUS_SESSION_BUS_ADDRESS= line"},
 		{name: "upstart's file that is a FIFO", fifo: true, wantErr: "not a regular file"},
 		{name: "nothing", wantErr: "no session bus"},
-		{name: "no runtime directory", noXDG: true, wantErr: "no session bus"},
+		{name: "no runtime directory", noXDG: true, want: "FALLBACK"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -66,6 +67,10 @@ func TestAddress(t *testing.T) {
 				}
 			}
 			got, err := sessionbus.Address()
+			if tc.want == "FALLBACK" {
+				// What the fallback holds: a bus of this uid's, or nothing.
+				tc.want, tc.wantErr = fallbackAddress(t)
+			}
 			if tc.wantErr != "" {
 				if err == nil || !errors.Is(err, sessionbus.ErrNoBus) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("got %q, %v; want an ErrNoBus saying %q", got, err, tc.wantErr)
@@ -80,3 +85,17 @@ func TestAddress(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// fallbackAddress is what Address finds in /run/user/UID when nothing else names a
+// bus: the bus socket there, or no bus (this process's uid has no session, or an
+// Upstart one, which the tests do not run).
+func fallbackAddress(t *testing.T) (want, wantErr string) {
+	path := filepath.Join(runtimedir.Of(os.Getuid()), "bus")
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Type() == os.ModeSocket {
+		return "unix:path=" + path, ""
+	}
+	if _, err := os.Lstat(filepath.Join(runtimedir.Of(os.Getuid()), "dbus-session")); err == nil {
+		t.Skip("this uid has an Upstart session bus file; the fallback is covered by the other cases")
+	}
+	return "", "no session bus"
+}

@@ -124,14 +124,30 @@ func (b *Bus) setUp(ctx context.Context, exports []Exporter, timeout time.Durati
 	}
 	callCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	return RequestName(callCtx, b.conn, b.name)
+}
+
+// RequestName makes conn the owner of name (org.freedesktop.DBus.RequestName, without
+// queueing), within ctx's deadline: a name another connection owns is a
+// *NameTakenError. Owning it already is no error.
+func RequestName(ctx context.Context, conn *dbus.Conn, name string) error {
 	var reply dbus.RequestNameReply
-	err := b.conn.BusObject().CallWithContext(callCtx, "org.freedesktop.DBus.RequestName", 0,
-		b.name, uint32(dbus.NameFlagDoNotQueue)).Store(&reply)
+	err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.RequestName", 0,
+		name, uint32(dbus.NameFlagDoNotQueue)).Store(&reply)
 	switch {
 	case err != nil:
-		return fmt.Errorf("cannot own bus name %s: %w", b.name, err)
-	case reply != dbus.RequestNameReplyPrimaryOwner:
-		return &NameTakenError{Name: b.name}
+		return fmt.Errorf("cannot own bus name %s: %w", name, err)
+	case reply != dbus.RequestNameReplyPrimaryOwner && reply != dbus.RequestNameReplyAlreadyOwner:
+		return &NameTakenError{Name: name}
+	}
+	return nil
+}
+
+// ReleaseName gives name up (org.freedesktop.DBus.ReleaseName) within ctx's
+// deadline, so that the bus may activate its next owner.
+func ReleaseName(ctx context.Context, conn *dbus.Conn, name string) error {
+	if err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.ReleaseName", 0, name).Err; err != nil {
+		return fmt.Errorf("cannot release bus name %s: %w", name, err)
 	}
 	return nil
 }

@@ -122,3 +122,33 @@ func TestConnectIsBoundedByItsTimeout(t *testing.T) {
 		t.Fatalf("got %v, want a timeout", err)
 	}
 }
+
+// RequestName is owning: again on the same connection is no error, from another one
+// a NameTakenError until the first releases the name.
+func TestRequestAndReleaseName(t *testing.T) {
+	t.Parallel()
+	b := dbustest.Start(t)
+	first, second := b.Connect(t), b.Connect(t)
+	const name = testName + "3"
+	if err := sessionbus.RequestName(t.Context(), first, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := sessionbus.RequestName(t.Context(), first, name); err != nil {
+		t.Errorf("asked again by its owner: %v", err)
+	}
+	var taken *sessionbus.NameTakenError
+	if err := sessionbus.RequestName(t.Context(), second, name); !errors.As(err, &taken) || taken.Name != name {
+		t.Errorf("asked by another connection: %v, want a NameTakenError", err)
+	}
+	if err := sessionbus.ReleaseName(t.Context(), first, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := sessionbus.RequestName(t.Context(), second, name); err != nil {
+		t.Errorf("asked by another connection once released: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := sessionbus.RequestName(ctx, first, name+"x"); err == nil || errors.As(err, &taken) {
+		t.Errorf("asked with an ended context: %v, want the call's error", err)
+	}
+}

@@ -1,25 +1,19 @@
 package testenv
 
 import (
-	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
 
 // ProcessGone reports whether pid no longer runs: absent, or a zombie (or dead) task
 // awaiting its parent, from the state field of /proc/PID/stat.
 func ProcessGone(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	// "pid (comm) S ...": the state follows the last ')', as comm may hold one.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
+	st, err := procfs.ReadStat(pid)
+	return err != nil || st.State == 'Z' || st.State == 'X'
 }
 
 // WaitIgnoresTERM waits until pid is a sleep that ignores SIGTERM, as the main process
@@ -28,13 +22,11 @@ func ProcessGone(pid int) bool {
 func WaitIgnoresTERM(t testing.TB, pid int) {
 	t.Helper()
 	for range 500 {
-		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
-		st, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-		for _, line := range strings.Split(string(st), "\n") {
-			if v, ok := strings.CutPrefix(line, "SigIgn:"); ok && strings.TrimSpace(string(comm)) == "sleep" {
-				if mask, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64); mask&(1<<(syscall.SIGTERM-1)) != 0 {
-					return
-				}
+		name, _ := procfs.StatusValues(pid, "Name")
+		ignored, _ := procfs.StatusValues(pid, "SigIgn")
+		if len(name) == 1 && name[0] == "sleep" && len(ignored) == 1 {
+			if mask, _ := strconv.ParseUint(ignored[0], 16, 64); mask&(1<<(syscall.SIGTERM-1)) != 0 {
+				return
 			}
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/snapcore-ng/usersession-agent/internal/snapname"
 	"github.com/snapcore-ng/usersession-agent/systemd"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
@@ -44,7 +45,7 @@ func (s *Services) Kill(ctx context.Context, inst wire.AppInstruction) (*wire.Ap
 	}
 	var bad []string
 	for _, snap := range inst.Snaps {
-		if err := validateInstanceName(snap); err != nil {
+		if err := snapname.ValidateInstance(snap); err != nil {
 			bad = append(bad, err.Error())
 		}
 	}

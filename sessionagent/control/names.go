@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/snapcore-ng/usersession-agent/internal/apierror"
+	"github.com/snapcore-ng/usersession-agent/internal/snapname"
 	"github.com/snapcore-ng/usersession-agent/systemd"
 )
 
@@ -62,7 +63,7 @@ func snapUnitPrefix(unit string) error {
 	if !ok || !strings.Contains(tail, ".") {
 		return fmt.Errorf("not a snap unit (not snap.<snap>.<app>.<type>)")
 	}
-	if err := validateInstanceName(instance); err != nil {
+	if err := snapname.ValidateInstance(instance); err != nil {
 		return fmt.Errorf("not a snap unit: %w", err)
 	}
 	return nil
@@ -104,51 +105,4 @@ func serviceUnits(entries []string) ([]string, *apierror.Error) {
 		return nil, badRequest("invalid service names %s", strings.Join(bad, "; "))
 	}
 	return units, nil
-}
-
-// validateInstanceName checks a snap instance name: a snap name (2 to 40 characters:
-// lowercase letters, digits and dashes, at least one letter, no leading, trailing or
-// double dash), optionally followed by '_' and an instance key of 1 to 10 lowercase
-// letters and digits. These are snapd's rules.
-func validateInstanceName(name string) error {
-	snap, key, hasKey := strings.Cut(name, "_")
-	if err := validateSnapName(snap); err != nil {
-		return err
-	}
-	if !hasKey {
-		return nil
-	}
-	if key == "" || len(key) > 10 {
-		return fmt.Errorf("invalid instance key %q: must be 1 to 10 characters", key)
-	}
-	for _, c := range key {
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
-			return fmt.Errorf("invalid instance key %q: only lowercase letters and digits are allowed", key)
-		}
-	}
-	return nil
-}
-
-func validateSnapName(name string) error {
-	if len(name) < 2 || len(name) > 40 {
-		return fmt.Errorf("invalid snap name %q: must be 2 to 40 characters", name)
-	}
-	letter := false
-	for i, c := range name {
-		switch {
-		case 'a' <= c && c <= 'z':
-			letter = true
-		case '0' <= c && c <= '9':
-		case c == '-':
-			if i == 0 || i == len(name)-1 || name[i-1] == '-' {
-				return fmt.Errorf("invalid snap name %q: dashes may not lead, trail or follow each other", name)
-			}
-		default:
-			return fmt.Errorf("invalid snap name %q: only lowercase letters, digits and dashes are allowed", name)
-		}
-	}
-	if !letter {
-		return fmt.Errorf("invalid snap name %q: must contain a letter", name)
-	}
-	return nil
 }

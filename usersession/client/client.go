@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/internal/runtimedir"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
@@ -12,7 +13,7 @@ const SocketName = wire.SocketName
 
 // Defaults of Options.
 const (
-	DefaultRuntimeDir      = "/run/user"
+	DefaultRuntimeDir      = runtimedir.Base
 	DefaultConnectTimeout  = 1 * time.Second
 	DefaultHeaderTimeout   = 5 * time.Second
 	DefaultTimeout         = 10 * time.Second
