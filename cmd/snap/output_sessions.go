@@ -212,7 +212,7 @@ func userLabel(uid int, user string) string {
 func errorToJSON(full, cause error) *errorJSON {
 	e := &errorJSON{Kind: string(client.KindOf(cause)), Message: full.Error()}
 	if ae, ok := client.AsAgentError(cause); ok {
-		e.AgentKind, e.StatusCode, e.Value, e.Failures = ae.Kind, ae.Status, ae.Value, ae.Failures
+		e.AgentKind, e.StatusCode, e.Value, e.Failures = ae.AgentKind, ae.Status, ae.Value, ae.Failures
 	}
 	var ie *client.IdentityError
 	if errors.As(cause, &ie) {
@@ -311,7 +311,7 @@ func printableCause(err error) error {
 	if !ok {
 		return errors.New(printable(err.Error()))
 	}
-	clean := &client.AgentError{Status: ae.Status, Kind: printable(ae.Kind), Message: printable(ae.Message)}
+	clean := &client.AgentError{Status: ae.Status, AgentKind: printable(ae.AgentKind), Message: printable(ae.Message)}
 	for key, reasons := range ae.Failures {
 		if clean.Failures == nil {
 			clean.Failures = map[string]map[string]string{}

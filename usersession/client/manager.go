@@ -60,6 +60,9 @@ func (e *NoManagerError) Error() string { return "no user manager (" + e.Reason 
 
 func (e *NoManagerError) Unwrap() error { return e.Err }
 
+// Kind is KindNoSession: without a manager the user has no session.
+func (*NoManagerError) Kind() Kind { return KindNoSession }
+
 // managerSocket is uid's user manager's private socket under the client's runtime
 // directory.
 func (c *Client) managerSocket(uid int) string {

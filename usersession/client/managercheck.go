@@ -28,6 +28,9 @@ func (e *ManagerIdentityError) Error() string {
 	return fmt.Sprintf("%s is not served by the user's systemd manager: pid %d %s", e.Path, e.PID, e.Reason)
 }
 
+// Kind is KindRefused: root would not talk to what serves the manager's socket.
+func (*ManagerIdentityError) Kind() Kind { return KindRefused }
+
 // managerBinaries are where distributions install systemd's manager binary.
 var managerBinaries = []string{"/usr/lib/systemd/systemd", "/lib/systemd/systemd"}
 

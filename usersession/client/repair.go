@@ -63,6 +63,9 @@ func (e *NoSessionError) Error() string {
 
 func (e *NoSessionError) Unwrap() error { return e.Cause }
 
+// Kind is KindNoSession, whatever the agent's connection said.
+func (*NoSessionError) Kind() Kind { return KindNoSession }
+
 // RepairError says an agent could not be reached although its user's manager runs,
 // and repairing it failed (Err), or was not tried (Err nil: Options.RepairAgents
 // is off, or the socket unit is masked).
@@ -79,6 +82,15 @@ func (e *RepairError) Error() string {
 }
 
 func (e *RepairError) Unwrap() []error { return []error{e.Cause, e.Err} }
+
+// Kind is KindBrokenAgent, or KindRefused when root refused what it met on the way to
+// the manager (a *ManagerIdentityError): that, not the agent, is what failed.
+func (e *RepairError) Kind() Kind {
+	if KindOf(e.Err) == KindRefused {
+		return KindRefused
+	}
+	return KindBrokenAgent
+}
 
 // unreachable reports whether err says the agent socket is broken rather than the
 // agent: nothing listens on it (ECONNREFUSED), or it is gone (ENOENT, NoAgentError).

@@ -102,7 +102,7 @@ func TestServiceControlNullResultAndPerUnitFailures(t *testing.T) {
 			if behaviour == clienttest.Snapd257 {
 				wantKind = ""
 			}
-			if ae.Kind != wantKind || ae.Status != http.StatusInternalServerError || o.Kind() != client.KindAgentError {
+			if ae.AgentKind != wantKind || ae.Status != http.StatusInternalServerError || o.Kind() != client.KindAgentError {
 				t.Errorf("unexpected agent error %+v", ae)
 			}
 			if got := ae.FailedUnits(); !reflect.DeepEqual(got, []string{"fail-1.service", "fail-2.service"}) {
@@ -131,7 +131,7 @@ func TestServiceStatusAndItsPerUnitErrors(t *testing.T) {
 	res, err = c.ServiceStatus(t.Context(), client.UIDs(uid), []string{"a.service", "fail.service"})
 	o = only(t, res, err)
 	ae, ok := client.AsAgentError(o.Err)
-	if !ok || ae.Kind != wire.ErrorKindServiceStatus || ae.Failures[wire.StatusErrorsKey]["fail.service"] == "" {
+	if !ok || ae.AgentKind != wire.ErrorKindServiceStatus || ae.Failures[wire.StatusErrorsKey]["fail.service"] == "" {
 		t.Fatalf("want a service-status error naming fail.service, got %v", o.Err)
 	}
 }
