@@ -66,7 +66,10 @@ func (*NoSessionError) Kind() Kind { return KindNoSession }
 
 // RepairError says an agent could not be reached although its user's manager runs,
 // and repairing it failed (Err), or was not tried (Err nil: Options.RepairAgents
-// is off, or the socket unit is masked).
+// is off, or the socket unit is masked). Err may carry what the user's manager sent
+// (a D-Bus error's text, up to managerMaxMessage): its text is cut to maxManagerRunes
+// in Error, as the manager's states are, so that JSON carries no more of it than the
+// table.
 type RepairError struct {
 	Cause error
 	Err   error
@@ -76,7 +79,7 @@ func (e *RepairError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("%v (the user's manager runs; the agent socket needs repair: snap sessions repair)", e.Cause)
 	}
-	return fmt.Sprintf("%v, and cannot repair it: %v", e.Cause, e.Err)
+	return fmt.Sprintf("%v, and cannot repair it: %s", e.Cause, shorten(e.Err.Error(), maxManagerRunes))
 }
 
 func (e *RepairError) Unwrap() []error { return []error{e.Cause, e.Err} }
@@ -198,7 +201,7 @@ func repairSocket(ctx context.Context, m *systemd.Manager, cause error) (*Repair
 }
 
 // socketState reads the agent socket unit's state: the four properties it shows,
-// each cut to maxStateRunes.
+// each cut to maxManagerRunes.
 func socketState(ctx context.Context, m *systemd.Manager) (UnitState, error) {
 	props, err := m.Properties(ctx, AgentSocketUnit,
 		systemd.UnitProp("LoadState"), systemd.UnitProp("ActiveState"), systemd.UnitProp("SubState"),
@@ -206,14 +209,15 @@ func socketState(ctx context.Context, m *systemd.Manager) (UnitState, error) {
 	if err != nil {
 		return UnitState{}, err
 	}
-	str := func(name string) string { s, _ := props[name].(string); return shorten(s, maxStateRunes) }
+	str := func(name string) string { s, _ := props[name].(string); return shorten(s, maxManagerRunes) }
 	return UnitState{LoadState: str("LoadState"), ActiveState: str("ActiveState"), SubState: str("SubState"), Result: str("Result")}, nil
 }
 
-// maxStateRunes bounds each field of a UnitState, in runes, as the table bounds what
-// it prints of an agent's or a manager's text (cmd/snap: 200 runes): a manager's
-// states are short words, and JSON carries no more of them than the table.
-const maxStateRunes = 200
+// maxManagerRunes bounds, in runes, each field of a UnitState and the text of why a
+// repair failed (RepairError), as the table bounds what it prints of an agent's or a
+// manager's text (cmd/snap: 200 runes): a manager's states are short words and its
+// errors a line, and JSON carries no more of them than the table.
+const maxManagerRunes = 200
 
 // shorten cuts s to n runes, ending with "…" when it was cut, and replaces bytes that
 // are not UTF-8.
