@@ -13,7 +13,7 @@ import (
 	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 )
 
-// Fleets re-execute this test binary as fake agents of other uids.
+// Fleets re-execute this test binary as agents of other uids.
 func init() { clienttest.MaybeRunAgent() }
 
 // sessionsFleet runs agents for the given uids and points `snap sessions` at them.
@@ -36,7 +36,7 @@ func runSnap(t *testing.T, args ...string) (stdout, stderr string, status int) {
 }
 
 func TestSessionsListShowsEverySessionAndFailsIfOneDid(t *testing.T) {
-	sessionsFleet(t, map[int]string{65534: clienttest.Good, 43001: clienttest.Snapd, 43002: clienttest.BadJSON})
+	sessionsFleet(t, map[int]string{65534: clienttest.Real, 43001: clienttest.Snapd, 43002: clienttest.BadJSON})
 	stdout, stderr, status := runSnap(t, "sessions", "list")
 	want := `UID    User    Version   State
 43001  -       2.63      ok
@@ -56,7 +56,7 @@ func TestSessionsListShowsEverySessionAndFailsIfOneDid(t *testing.T) {
 }
 
 func TestSessionsStopJSONHasOneStableObjectPerSession(t *testing.T) {
-	sessionsFleet(t, map[int]string{65534: clienttest.Good, 43001: clienttest.Snapd})
+	sessionsFleet(t, map[int]string{65534: clienttest.Real, 43001: clienttest.Snapd})
 	stdout, stderr, status := runSnap(t, "sessions", "stop", "--json", "--disable", "--users=nobody,43001", "--users", "43009", "a.service", "stubborn.service")
 	if status != 1 {
 		t.Errorf("exit status %d, want 1 (uid 43009 has no agent)", status)
@@ -97,7 +97,7 @@ func TestSessionsStopJSONHasOneStableObjectPerSession(t *testing.T) {
 }
 
 func TestSessionsStartNamesTheUserAndTheFailedUnits(t *testing.T) {
-	sessionsFleet(t, map[int]string{65534: clienttest.Good})
+	sessionsFleet(t, map[int]string{65534: clienttest.Real})
 	stdout, stderr, status := runSnap(t, "sessions", "start", "--enable", "--users=nobody", "ok.service", "fail.service")
 	if status != 1 {
 		t.Errorf("exit status %d, want 1", status)
@@ -124,7 +124,7 @@ func TestSessionsStartNamesTheUserAndTheFailedUnits(t *testing.T) {
 }
 
 func TestSessionsCommandsThatSucceedExitZero(t *testing.T) {
-	sessionsFleet(t, map[int]string{65534: clienttest.Good, 43001: clienttest.Snapd})
+	sessionsFleet(t, map[int]string{65534: clienttest.Real, 43001: clienttest.Snapd})
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -153,7 +153,7 @@ func TestSessionsCommandsThatSucceedExitZero(t *testing.T) {
 }
 
 func TestSessionsTimeoutBoundsAHangingAgent(t *testing.T) {
-	sessionsFleet(t, map[int]string{65534: clienttest.Good, 43002: clienttest.Hang})
+	sessionsFleet(t, map[int]string{65534: clienttest.Real, 43002: clienttest.Hang})
 	start := time.Now()
 	stdout, stderr, status := runSnap(t, "sessions", "stop", "--timeout=1s", "a.service")
 	if elapsed := time.Since(start); elapsed > time.Second+time.Second {
@@ -168,10 +168,10 @@ func TestSessionsTimeoutBoundsAHangingAgent(t *testing.T) {
 }
 
 func TestSessionsReportsUnsafeSocketsItSkipped(t *testing.T) {
-	f := sessionsFleet(t, map[int]string{65534: clienttest.Good})
+	f := sessionsFleet(t, map[int]string{65534: clienttest.Real})
 	// A socket in uid 43005's directory served (and owned) by nobody's agent.
 	_, socket := f.UserDir(43005)
-	f.StartAt(65534, filepath.Join(f.Base, "65534", "other.socket"), clienttest.Good)
+	f.StartAt(65534, filepath.Join(f.Base, "65534", "other.socket"), clienttest.Real)
 	if err := os.Rename(filepath.Join(f.Base, "65534", "other.socket"), socket); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestSessionsReportsUnsafeSocketsItSkipped(t *testing.T) {
 
 func TestSessionsLeaveOutDynamicUsersUnlessNamed(t *testing.T) {
 	// 61184 and 65519 bound systemd's dynamic-user range; 65534 (nobody) is outside it.
-	sessionsFleet(t, map[int]string{61184: clienttest.Good, 65519: clienttest.Hang, 65534: clienttest.Good})
+	sessionsFleet(t, map[int]string{61184: clienttest.Real, 65519: clienttest.Hang, 65534: clienttest.Real})
 	stdout, stderr, status := runSnap(t, "sessions", "list")
 	want := "" +
 		"UID    User    Version   State\n" +

@@ -22,7 +22,7 @@ func BenchmarkStatusMemory(b *testing.B) {
 	for _, fleet := range []struct {
 		name      string
 		behaviour string
-	}{{"honest", clienttest.Good}, {"flooding", clienttest.StatusFlood}} {
+	}{{"honest", clienttest.Real}, {"flooding", clienttest.StatusFlood}} {
 		for _, format := range []string{"table", "json"} {
 			b.Run(fleet.name+"/"+format, func(b *testing.B) {
 				f := clienttest.NewFleet(b)
@@ -50,9 +50,11 @@ func BenchmarkStatusMemory(b *testing.B) {
 // BenchmarkFanOutMemory reports the peak memory (max RSS, MiB) of `snap sessions
 // list` across 200 and 1000 sessions, 10% of whose agents hang until the per-agent
 // deadline: root's memory must follow the concurrency bound, not the number of
-// sessions. The agents are fake ones, each a process of its own uid (root's side is
-// what is measured; BenchmarkFanOut1000 in usersession/client runs real agents). The
-// snap binary is SNAP_TEST_BINARY when set, else this tree's.
+// sessions. The agents are this test binary as agents of a Fleet (package
+// sessionagent with fake backends, and hanging ones), each a process of its own uid
+// (root's side is what is measured; BenchmarkFanOut1000 in usersession/client runs
+// `snap userd --agent`). The snap binary is SNAP_TEST_BINARY when set, else this
+// tree's.
 //
 //	go test -run '^$' -bench FanOutMemory -benchtime 3x -timeout 30m ./cmd/snap/
 func BenchmarkFanOutMemory(b *testing.B) {
@@ -69,7 +71,7 @@ func BenchmarkFanOutMemory(b *testing.B) {
 					good = append(good, 30000+i)
 				}
 			}
-			f.StartMany(good, clienttest.Good)
+			f.StartMany(good, clienttest.Real)
 			f.StartMany(hang, clienttest.Hang)
 			var peak int64
 			for b.Loop() {

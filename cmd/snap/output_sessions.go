@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -60,96 +58,51 @@ type errorJSON struct {
 }
 
 // report prints res as a table or JSON on stdout and each failure on stderr, and
-// returns errExitStatus 1 if any session failed or its socket was refused (sessions
-// left out as not login sessions are no failure).
+// returns errExitStatus 1 if any session failed (sessions that are gone, or left out
+// as not login sessions, are no failure).
 func report[T any](o *sessionsOptions, res *client.Results[T], tbl table[T], names *userNames) error {
-	// One entry per session, skipped sockets included, in uid order (sockets in
-	// directories that name no uid last).
-	type entry struct {
-		uid int
-		// user is the user's name, empty when the uid has no entry.
-		user   string
-		ok     bool
-		result T
-		err    error
-		// skipped says why a session was left out without failing.
-		skipped string
-		// failed: err is a failure, not a session that is gone.
-		failed bool
-		json   sessionJSON
-	}
-	newEntry := func(uid int, socket string) entry {
-		e := entry{uid: uid, json: sessionJSON{Socket: socket}}
-		if uid >= 0 {
-			e.json.UID = &uid
-		}
-		if name, ok := names.name(uid); ok {
-			e.user, e.json.User = name, &name
-		}
-		return e
-	}
-	var entries []entry
-	var notes []string
-	for _, oc := range res.Outcomes {
-		e := newEntry(oc.UID, oc.Socket)
-		e.ok, e.result, e.err, e.failed = oc.OK(), oc.Result, oc.Err, oc.Failed()
-		e.json.OK, e.json.Repaired = e.ok, oc.Repaired
-		entries = append(entries, e)
-		if oc.Repaired != nil {
-			notes = append(notes, fmt.Sprintf("repaired the session agent socket of %s: its socket unit was %s, now %s",
-				userLabel(oc.UID, printable(e.user)), printable(oc.Repaired.Before.String()), printable(oc.Repaired.After.String())))
-		}
-	}
-	for _, s := range res.Skipped {
-		e := newEntry(s.UID, s.Path)
-		e.err, e.failed = s.Err, true
-		entries = append(entries, e)
-	}
-	for _, s := range res.NotLoginSessions {
-		e := newEntry(s.UID, s.Socket)
-		e.skipped, e.json.Skipped = notLoginSession, notLoginSession
-		entries = append(entries, e)
-	}
-	slices.SortStableFunc(entries, func(a, b entry) int {
-		return cmp.Compare(uint32(a.uid), uint32(b.uid)) // -1 sorts last
-	})
-
 	w := tabwriter.NewWriter(o.env.stdout, 0, 4, 2, ' ', 0)
 	if !o.JSON {
 		fmt.Fprintln(w, strings.Join(append([]string{"UID", "User"}, tbl.headers...), "\t"))
 	}
-	var out []sessionJSON
+	out := []sessionJSON{}
+	var notes []string
 	var failures []error
-	for _, e := range entries {
-		uidCell := "-"
-		if e.uid >= 0 {
-			uidCell = fmt.Sprint(e.uid)
+	for _, oc := range res.Outcomes {
+		uidCell, user := "-", ""
+		js := sessionJSON{Socket: oc.Socket, OK: oc.OK(), Repaired: oc.Repaired}
+		if oc.UID >= 0 {
+			uidCell, js.UID = strconv.Itoa(oc.UID), &oc.UID
 		}
-		switch {
-		case e.ok:
-			e.json.Result = e.result
-			for _, r := range tbl.rows(e.result) {
-				fmt.Fprintln(w, strings.Join(append([]string{uidCell, orDash(printable(e.user))}, r...), "\t"))
+		if name, ok := names.name(oc.UID); ok {
+			user, js.User = name, &name
+		}
+		switch oc.State {
+		case client.StateAnswered:
+			js.Result = oc.Result
+			for _, r := range tbl.rows(oc.Result) {
+				fmt.Fprintln(w, strings.Join(append([]string{uidCell, orDash(printable(user))}, r...), "\t"))
 			}
-		case e.skipped != "":
-			fmt.Fprintln(w, strings.Join(append(dashes(uidCell, e.user, tbl), "skipped: "+e.skipped), "\t"))
+		case client.StateNotLoginSession:
+			js.Skipped = notLoginSession
+			fmt.Fprintln(w, strings.Join(append(dashes(uidCell, user, tbl), "skipped: "+notLoginSession), "\t"))
 		default:
-			full := userError(res.Op, e.uid, e.user, e.err)
 			// JSON carries the agent's text as sent (escaped by escapeJSON);
 			// stderr, like the table, only a printable copy.
-			if e.failed {
-				failures = append(failures, userError(res.Op, e.uid, printable(e.user), printableCause(e.err)))
+			js.Error = errorToJSON(userError(res.Op, oc.UID, user, oc.Err), oc.Err)
+			if oc.Failed() {
+				failures = append(failures, userError(res.Op, oc.UID, printable(user), printableCause(oc.Err)))
 			}
-			e.json.Error = errorToJSON(full, e.err)
-			fmt.Fprintln(w, strings.Join(append(dashes(uidCell, e.user, tbl), kindLabel(client.KindOf(e.err))), "\t"))
+			fmt.Fprintln(w, strings.Join(append(dashes(uidCell, user, tbl), kindLabel(oc.Kind())), "\t"))
 		}
-		out = append(out, e.json)
+		if oc.Repaired != nil {
+			notes = append(notes, fmt.Sprintf("repaired the session agent socket of %s: its socket unit was %s, now %s",
+				userLabel(oc.UID, printable(user)), printable(oc.Repaired.Before.String()), printable(oc.Repaired.After.String())))
+		}
+		out = append(out, js)
 	}
 
 	if o.JSON {
-		if out == nil {
-			out = []sessionJSON{}
-		}
 		data, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			return fmt.Errorf("cannot encode results: %w", err)
@@ -212,7 +165,7 @@ func userLabel(uid int, user string) string {
 func errorToJSON(full, cause error) *errorJSON {
 	e := &errorJSON{Kind: string(client.KindOf(cause)), Message: full.Error()}
 	if ae, ok := client.AsAgentError(cause); ok {
-		e.AgentKind, e.StatusCode, e.Value, e.Failures = ae.Kind, ae.Status, ae.Value, ae.Failures
+		e.AgentKind, e.StatusCode, e.Value, e.Failures = ae.AgentKind, ae.Status, ae.Value, ae.Failures
 	}
 	var ie *client.IdentityError
 	if errors.As(cause, &ie) {
@@ -311,7 +264,7 @@ func printableCause(err error) error {
 	if !ok {
 		return errors.New(printable(err.Error()))
 	}
-	clean := &client.AgentError{Status: ae.Status, Kind: printable(ae.Kind), Message: printable(ae.Message)}
+	clean := &client.AgentError{Status: ae.Status, AgentKind: printable(ae.AgentKind), Message: printable(ae.Message)}
 	for key, reasons := range ae.Failures {
 		if clean.Failures == nil {
 			clean.Failures = map[string]map[string]string{}

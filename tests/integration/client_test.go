@@ -90,7 +90,7 @@ func TestClientFanOutToTwoSessions(t *testing.T) {
 	}
 	o2 := outcomeOf(t, res, u2.UID)
 	ae, ok := client.AsAgentError(o2.Err)
-	if o2.Kind() != client.KindAgentError || !ok || ae.Kind != wire.ErrorKindServiceControl ||
+	if o2.Kind() != client.KindAgentError || !ok || ae.AgentKind != wire.ErrorKindServiceControl ||
 		!slices.Equal(ae.FailedUnits(), []string{only1}) || ae.Failures[wire.StartErrorsKey][only1] == "" {
 		t.Fatalf("start %s for %s, who does not have it: %v (%+v)", only1, u2.User, o2.Err, ae)
 	}

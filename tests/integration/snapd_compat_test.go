@@ -125,7 +125,7 @@ func TestOurClientAgainstSnapd257Agent(t *testing.T) {
 	}
 	o2 := outcomeOf(t, res, s.UID)
 	ae, ok := client.AsAgentError(o2.Err)
-	if !ok || ae.Kind != wire.ErrorKindServiceControl || ae.Status != http.StatusInternalServerError ||
+	if !ok || ae.AgentKind != wire.ErrorKindServiceControl || ae.Status != http.StatusInternalServerError ||
 		ae.Failures[wire.StartErrorsKey][bad] == "" || len(ae.Failures[wire.StartErrorsKey]) != 1 {
 		t.Fatalf("failing start through snapd's agent: %v (%+v)", o2.Err, ae)
 	}
@@ -140,7 +140,7 @@ func TestOurClientAgainstSnapd257Agent(t *testing.T) {
 	}
 	o3 := outcomeOf(t, rr, s.UID)
 	ae, ok = client.AsAgentError(o3.Err)
-	if !ok || ae.Status != http.StatusBadRequest || ae.Message != "unknown action restart" || ae.Kind != "" {
+	if !ok || ae.Status != http.StatusBadRequest || ae.Message != "unknown action restart" || ae.AgentKind != "" {
 		t.Errorf("unknown action through snapd's agent: %v (%+v)", o3.Err, ae)
 	}
 

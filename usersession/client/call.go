@@ -214,7 +214,7 @@ func decodeEnvelope(status int, data []byte) (json.RawMessage, error) {
 			}
 			return nil, &InvalidResponseError{Status: status, Reason: "cannot decode error result", Err: err}
 		}
-		ae := &AgentError{Status: status, Kind: res.Kind, Message: res.Message}
+		ae := &AgentError{Status: status, AgentKind: res.Kind, Message: res.Message}
 		if !isNull(res.Value) {
 			ae.Value = res.Value
 			ae.Failures = decodeFailures(res.Value)

@@ -64,8 +64,9 @@ type Options struct {
 	// first did. snapd's agents ignore the header.
 	ExitWhenIdle bool
 
-	// Progress, if set, is called after each agent's call ends, with the number of
-	// agents done and targeted. Calls are serialized; it must not block for long.
+	// Progress, if set, is called as each session's outcome is settled (every
+	// session but those left out as not login sessions), with the number of sessions
+	// settled and addressed. Calls are serialized; it must not block for long.
 	Progress func(done, total int)
 }
 

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,22 +11,34 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/snapcore-ng/usersession-agent/internal/userdb"
 )
 
-// Session is an agent socket that passed discovery's checks.
+// Session is one session a call addresses, as discovery found it: a user's agent
+// socket, and whether and why it is not called as it is.
 type Session struct {
-	UID    int
+	// UID is the uid the runtime directory names, or -1 when its name is not a uid.
+	UID int
+	// Socket is the agent socket's path, <RuntimeDir>/<name>/SocketName, whether or
+	// not anything is there.
 	Socket string
+	// Cause is nil for a socket that passed discovery's checks: its agent is called.
+	// Otherwise it says why not: a *NoAgentError (a uid asked for has no socket), an
+	// *UnsafeSocketError (someone other than the user could have placed the socket
+	// or its directory), ErrNotLoginSession (left out unchecked), or, for a user the
+	// repair scan found (see Client.Repair), a *RepairError or *NoAgentError.
+	Cause error
+	// Optional says the session was found, not asked for (every session was
+	// targeted), so that its being gone is no failure.
+	Optional bool
 }
 
-// Skipped is an agent socket that discovery found and would not use.
-type Skipped struct {
-	// UID is the uid the directory names, or -1 when its name is not a uid.
-	UID  int
-	Path string
-	// Err says why (an *UnsafeSocketError).
-	Err error
-}
+// ErrNotLoginSession is the Cause of a session of a uid in systemd's dynamic-user
+// range found while targeting every session: it belongs to a service, not to a login
+// session, and is left out unchecked and uncalled. A uid given explicitly is
+// addressed whatever its range.
+var ErrNotLoginSession = errors.New("not a login session")
 
 // Systemd's dynamic-user range (DynamicUser= services, systemd's UIDS-GIDS.md): a
 // runtime directory of one of these uids belongs to a service, not to a login session.
@@ -34,23 +47,9 @@ const (
 	DynamicUIDMax = 65519
 )
 
-// Discovery is what Discover found.
-type Discovery struct {
-	// Sessions are usable agent sockets, sorted by uid.
-	Sessions []Session
-	// NotLoginSessions are agent sockets of uids in the dynamic-user range found
-	// while targeting all sessions, sorted by uid: left out unchecked, and not
-	// failures. A uid given explicitly is addressed whatever its range.
-	NotLoginSessions []Session
-	// Skipped are sockets found but refused, sorted by path; for targeted uids they
-	// are also reported in Failed.
-	Skipped []Skipped
-	// Failed maps a targeted uid with no usable socket to why (*NoAgentError or
-	// *UnsafeSocketError). Empty when targeting all sessions.
-	Failed map[int]error
-}
-
-// Discover finds the agent sockets of t's sessions: <RuntimeDir>/<uid>/SocketName.
+// Discover finds the sessions t targets: every <RuntimeDir>/<uid>/SocketName there is,
+// or the listed uids' (each once, a uid without a socket with a *NoAgentError). They
+// come sorted by uid, a socket in a directory that names no uid last.
 //
 // A socket is used only if the directory's name is a uid in canonical form, the
 // directory (not a symlink) belongs to that uid and is not writable by group or
@@ -59,12 +58,13 @@ type Discovery struct {
 // between this check and the connection; the identity check after connecting then
 // makes sure the user's own process serves it.
 //
-// Discover returns an error only when the runtime directory cannot be read.
-func (c *Client) Discover(t Targets) (*Discovery, error) {
+// Discover returns an error only when t is not valid or the runtime directory cannot
+// be read.
+func (c *Client) Discover(t Targets) ([]Session, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
 	}
-	d := &Discovery{Failed: map[int]error{}}
+	var found []Session
 	if t.all {
 		// This is the glob <RuntimeDir>/*/SocketName, without glob's reading of
 		// metacharacters in RuntimeDir.
@@ -73,100 +73,92 @@ func (c *Client) Discover(t Targets) (*Discovery, error) {
 			return nil, fmt.Errorf("cannot list session runtime directories: %w", err)
 		}
 		for _, e := range entries {
-			c.discoverOne(d, e.Name(), false)
+			if s, ok := c.discoverOne(e.Name(), false); ok {
+				found = append(found, s)
+			}
 		}
 	} else {
 		seen := map[int]bool{}
 		for _, uid := range t.uids {
 			if !seen[uid] {
 				seen[uid] = true
-				c.discoverOne(d, strconv.Itoa(uid), true)
+				s, _ := c.discoverOne(strconv.Itoa(uid), true)
+				found = append(found, s)
 			}
 		}
 	}
-	slices.SortFunc(d.Sessions, func(a, b Session) int { return a.UID - b.UID })
-	slices.SortFunc(d.NotLoginSessions, func(a, b Session) int { return a.UID - b.UID })
-	slices.SortFunc(d.Skipped, func(a, b Skipped) int { return strings.Compare(a.Path, b.Path) })
-	return d, nil
+	sortSessions(found)
+	return found, nil
+}
+
+// sortSessions sorts by uid, -1 last, then by socket path.
+func sortSessions(sessions []Session) {
+	slices.SortFunc(sessions, func(a, b Session) int {
+		return cmp.Or(cmp.Compare(uint32(a.UID), uint32(b.UID)), strings.Compare(a.Socket, b.Socket))
+	})
 }
 
 // discoverOne checks <RuntimeDir>/name/SocketName. requested says the caller asked for
-// this uid, so a missing socket is a failure rather than an ordinary user without an
-// agent.
-func (c *Client) discoverOne(d *Discovery, name string, requested bool) {
+// this uid, so that a missing socket is a session with a *NoAgentError rather than an
+// ordinary user without an agent (ok false).
+func (c *Client) discoverOne(name string, requested bool) (s Session, ok bool) {
 	dir := filepath.Join(c.opts.RuntimeDir, name)
-	path := filepath.Join(dir, SocketName)
-	uid := parseUID(name)
-
-	sockInfo, err := os.Lstat(path)
+	s = Session{UID: -1, Socket: filepath.Join(dir, SocketName), Optional: !requested}
+	if uid, isUID := userdb.ParseUID(name); isUID {
+		s.UID = uid
+	}
+	sockInfo, err := os.Lstat(s.Socket)
 	if err != nil {
-		if !requested {
+		switch {
+		case !requested:
 			// Most users have no agent, or the entry is not a directory at all.
-			return
+			return s, false
+		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+			s.Cause = &NoAgentError{Path: s.Socket}
+		default:
+			s.Cause = &UnsafeSocketError{Path: s.Socket, Reason: err.Error()}
 		}
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			d.Failed[uid] = &NoAgentError{Path: path}
-		} else {
-			d.Failed[uid] = &UnsafeSocketError{Path: path, Reason: err.Error()}
-		}
-		return
+		return s, true
 	}
-	reject := func(format string, args ...any) {
-		e := &UnsafeSocketError{Path: path, Reason: fmt.Sprintf(format, args...)}
-		d.Skipped = append(d.Skipped, Skipped{UID: uid, Path: path, Err: e})
-		if requested {
-			d.Failed[uid] = e
-		}
+	if s.UID < 0 {
+		s.Cause = unsafeSocket(s.Socket, "directory name %q is not a uid", name)
+		return s, true
 	}
-	if uid < 0 {
-		reject("directory name %q is not a uid", name)
-		return
+	if !requested && s.UID >= DynamicUIDMin && s.UID <= DynamicUIDMax {
+		s.Cause = ErrNotLoginSession
+		return s, true
 	}
-	if !requested && uid >= DynamicUIDMin && uid <= DynamicUIDMax {
-		d.NotLoginSessions = append(d.NotLoginSessions, Session{UID: uid, Socket: path})
-		return
-	}
-	dirInfo, err := os.Lstat(dir)
-	if err != nil {
-		reject("%v", err)
-		return
-	}
-	switch {
-	case dirInfo.Mode()&fs.ModeSymlink != 0:
-		reject("directory %s is a symlink", dir)
-		return
-	case !dirInfo.IsDir():
-		reject("%s is not a directory", dir)
-		return
-	case ownerOf(dirInfo) != uid:
-		reject("directory %s belongs to uid %d, not %d", dir, ownerOf(dirInfo), uid)
-		return
-	case dirInfo.Mode().Perm()&0o022 != 0:
-		reject("directory %s is writable by group or others (mode %04o)", dir, dirInfo.Mode().Perm())
-		return
-	}
-	switch {
-	case sockInfo.Mode()&fs.ModeSymlink != 0:
-		reject("it is a symlink")
-		return
-	case sockInfo.Mode()&fs.ModeSocket == 0:
-		reject("it is not a socket (mode %v)", sockInfo.Mode())
-		return
-	case ownerOf(sockInfo) != uid:
-		reject("it belongs to uid %d, not %d", ownerOf(sockInfo), uid)
-		return
-	}
-	d.Sessions = append(d.Sessions, Session{UID: uid, Socket: path})
+	s.Cause = checkOwned(dir, sockInfo, s.UID)
+	return s, true
 }
 
-// parseUID returns the uid a runtime directory's name stands for, or -1. Only the
-// canonical decimal form counts, so "0100" or "+100" cannot pose as uid 100.
-func parseUID(name string) int {
-	n, err := strconv.ParseUint(name, 10, 32)
-	if err != nil || n == 1<<32-1 || strconv.FormatUint(n, 10) != name {
-		return -1
+// checkOwned says why the socket sock, in dir, is not uid's alone, or returns nil.
+func checkOwned(dir string, sock fs.FileInfo, uid int) error {
+	path := filepath.Join(dir, SocketName)
+	dirInfo, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return unsafeSocket(path, "%v", err)
+	case dirInfo.Mode()&fs.ModeSymlink != 0:
+		return unsafeSocket(path, "directory %s is a symlink", dir)
+	case !dirInfo.IsDir():
+		return unsafeSocket(path, "%s is not a directory", dir)
+	case ownerOf(dirInfo) != uid:
+		return unsafeSocket(path, "directory %s belongs to uid %d, not %d", dir, ownerOf(dirInfo), uid)
+	case dirInfo.Mode().Perm()&0o022 != 0:
+		return unsafeSocket(path, "directory %s is writable by group or others (mode %04o)", dir, dirInfo.Mode().Perm())
+	case sock.Mode()&fs.ModeSymlink != 0:
+		return unsafeSocket(path, "it is a symlink")
+	case sock.Mode()&fs.ModeSocket == 0:
+		return unsafeSocket(path, "it is not a socket (mode %v)", sock.Mode())
+	case ownerOf(sock) != uid:
+		return unsafeSocket(path, "it belongs to uid %d, not %d", ownerOf(sock), uid)
 	}
-	return int(n)
+	return nil
+}
+
+func unsafeSocket(path, format string, args ...any) *UnsafeSocketError {
+	return &UnsafeSocketError{Path: path, Reason: fmt.Sprintf(format, args...)}
 }
 
 func ownerOf(fi fs.FileInfo) int {

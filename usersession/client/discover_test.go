@@ -70,19 +70,28 @@ func TestDiscoveryUsesOnlySocketsTheUserControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []client.Session{
-		{UID: 41001, Socket: filepath.Join(f.Base, "41001", client.SocketName)},
-		{UID: 41002, Socket: filepath.Join(f.Base, "41002", client.SocketName)},
-	}
-	if !reflect.DeepEqual(d1.Sessions, want) {
-		t.Errorf("sessions = %+v", d1.Sessions)
-	}
+	var usable []client.Session
 	reasons := map[string]string{}
-	for _, s := range d1.Skipped {
-		reasons[filepath.Base(filepath.Dir(s.Path))] = s.Err.Error()
-		if !client.IsRefused(s.Err) {
-			t.Errorf("skipped %s is not a refusal: %v", s.Path, s.Err)
+	for _, s := range d1 {
+		switch {
+		case s.Cause == nil:
+			usable = append(usable, s)
+		default:
+			reasons[filepath.Base(filepath.Dir(s.Socket))] = s.Cause.Error()
+			if !client.IsRefused(s.Cause) {
+				t.Errorf("skipped %s is not a refusal: %v", s.Socket, s.Cause)
+			}
 		}
+		if !s.Optional {
+			t.Errorf("%s, found while targeting every session, is not optional", s.Socket)
+		}
+	}
+	want := []client.Session{
+		{UID: 41001, Socket: filepath.Join(f.Base, "41001", client.SocketName), Optional: true},
+		{UID: 41002, Socket: filepath.Join(f.Base, "41002", client.SocketName), Optional: true},
+	}
+	if !reflect.DeepEqual(usable, want) {
+		t.Errorf("sessions = %+v", usable)
 	}
 	for dir, want := range map[string]string{
 		"41003": "writable by group or others", "41004": "belongs to uid 41005, not 41004",
@@ -94,8 +103,14 @@ func TestDiscoveryUsesOnlySocketsTheUserControls(t *testing.T) {
 			t.Errorf("skipped %s: reason %q does not say %q", dir, reasons[dir], want)
 		}
 	}
-	if len(d1.Skipped) != 9 {
-		t.Errorf("want 9 skipped entries, got %d: %v", len(d1.Skipped), reasons)
+	if len(reasons) != 9 {
+		t.Errorf("want 9 skipped entries, got %d: %v", len(reasons), reasons)
+	}
+	// Sorted by uid, the directories that name none last.
+	for i := 1; i < len(d1); i++ {
+		if a, b := d1[i-1], d1[i]; uint32(a.UID) > uint32(b.UID) || (a.UID == b.UID && a.Socket >= b.Socket) {
+			t.Errorf("%s sorts before %s", a.Socket, b.Socket)
+		}
 	}
 
 	// Targeting uids: each gets a usable socket or a reason.
@@ -103,11 +118,18 @@ func TestDiscoveryUsesOnlySocketsTheUserControls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(d2.Sessions) != 1 || d2.Sessions[0].UID != 41002 {
-		t.Errorf("sessions = %+v", d2.Sessions)
+	causes := map[int]error{}
+	for _, s := range d2 {
+		causes[s.UID] = s.Cause
+		if s.Optional {
+			t.Errorf("uid %d, asked for, is optional", s.UID)
+		}
 	}
-	if !client.IsRefused(d2.Failed[41006]) || !client.IsNoAgent(d2.Failed[41010]) || !client.IsNoAgent(d2.Failed[41011]) || len(d2.Failed) != 3 {
-		t.Errorf("failed = %v", d2.Failed)
+	if len(d2) != 4 || causes[41002] != nil {
+		t.Errorf("sessions = %+v", d2)
+	}
+	if !client.IsRefused(causes[41006]) || !client.IsNoAgent(causes[41010]) || !client.IsNoAgent(causes[41011]) {
+		t.Errorf("failed = %v", causes)
 	}
 }
 

@@ -11,9 +11,10 @@ import (
 )
 
 // SessionError is the error of one session's outcome: what was attempted, for which
-// uid, and the typed cause ([AgentError], [TimeoutError], [TransportError],
-// [IdentityError], [UnsafeSocketError], [NoAgentError] or [InvalidResponseError]),
-// reachable with errors.As.
+// uid, and the typed cause, reachable with errors.As. Each typed cause says its own
+// Kind ([KindOf]): [AgentError], [TimeoutError], [TransportError], [IdentityError],
+// [UnsafeSocketError], [NoAgentError], [InvalidResponseError], [UnsupportedError],
+// and the repair's [NoSessionError], [RepairError] and [ManagerIdentityError].
 type SessionError struct {
 	UID int
 	// Op says what was attempted, as in "cannot <Op> for uid N", e.g. "stop units".
@@ -34,9 +35,10 @@ func (e *SessionError) Unwrap() error { return e.Err }
 type AgentError struct {
 	// Status is the HTTP status of the answer.
 	Status int
-	// Kind is the agent's error kind (wire.ErrorKind*); empty from snapd 2.57 agents.
-	Kind    string
-	Message string
+	// AgentKind is the agent's error kind (wire.ErrorKind*); empty from snapd 2.57
+	// agents.
+	AgentKind string
+	Message   string
 	// Value is the error's value as sent, or nil.
 	Value json.RawMessage
 	// Failures holds the per-unit (or per-snap) reasons of service-control,
@@ -44,6 +46,9 @@ type AgentError struct {
 	// unit -> reason. Nil when the value carries none.
 	Failures map[string]map[string]string
 }
+
+// Kind is KindAgentError.
+func (*AgentError) Kind() Kind { return KindAgentError }
 
 func (e *AgentError) Error() string {
 	msg := e.Message
@@ -104,6 +109,9 @@ func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("agent did not answer within %v (waiting for %s)", e.Limit, e.Phase)
 }
 
+// Kind is KindTimeout.
+func (*TimeoutError) Kind() Kind { return KindTimeout }
+
 // Timeout reports true, so that TimeoutError satisfies net.Error-style checks.
 func (e *TimeoutError) Timeout() bool { return true }
 
@@ -120,6 +128,16 @@ type TransportError struct {
 func (e *TransportError) Error() string { return fmt.Sprintf("cannot %s: %v", e.Op, e.Err) }
 func (e *TransportError) Unwrap() error { return e.Err }
 
+// Kind is KindTransportError, unless the cause says a kind of its own: the dial's
+// *UnsafeSocketError when the socket was swapped after discovery is why nothing was
+// sent.
+func (e *TransportError) Kind() Kind {
+	if k, ok := errors.AsType[kinded](e.Err); ok {
+		return k.Kind()
+	}
+	return KindTransportError
+}
+
 // IdentityError says the process serving the socket is not the session's user: the
 // client hung up before sending anything.
 type IdentityError struct {
@@ -129,6 +147,9 @@ type IdentityError struct {
 func (e *IdentityError) Error() string {
 	return fmt.Sprintf("socket is served by uid %d (pid %d), not by the session's user", e.PeerUID, e.PeerPID)
 }
+
+// Kind is KindRefused.
+func (*IdentityError) Kind() Kind { return KindRefused }
 
 // UnsafeSocketError says the client would not use a socket path, because it, or its
 // directory, could have been placed or replaced by someone other than the user.
@@ -147,6 +168,9 @@ func (e *UnsafeSocketError) Error() string {
 	return fmt.Sprintf("unsafe %s %s: %s", what, e.Path, e.Reason)
 }
 
+// Kind is KindUnsafeSocket.
+func (*UnsafeSocketError) Kind() Kind { return KindUnsafeSocket }
+
 // UnsupportedError says the agent does not know an option of the request (an older
 // snapd's agent would ignore it): nothing was sent beyond session-info.
 type UnsupportedError struct {
@@ -160,6 +184,9 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("the session agent (version %q) does not support %s", e.Version, e.Option)
 }
 
+// Kind is KindUnsupported.
+func (*UnsupportedError) Kind() Kind { return KindUnsupported }
+
 // NoAgentError says a requested user has no agent socket.
 type NoAgentError struct {
 	Path string
@@ -168,6 +195,9 @@ type NoAgentError struct {
 func (e *NoAgentError) Error() string {
 	return fmt.Sprintf("no session agent (no socket at %s)", e.Path)
 }
+
+// Kind is KindNoAgent.
+func (*NoAgentError) Kind() Kind { return KindNoAgent }
 
 // InvalidResponseError says the agent answered something that is not a valid answer:
 // not JSON, not the envelope, a result of the wrong shape, or too large (then Err is
@@ -190,6 +220,9 @@ func (e *InvalidResponseError) Error() string {
 
 func (e *InvalidResponseError) Unwrap() error { return e.Err }
 
+// Kind is KindInvalidResponse.
+func (*InvalidResponseError) Kind() Kind { return KindInvalidResponse }
+
 // ResponseTooLargeError says the answer exceeded the client's size cap; the client
 // stopped reading at the cap.
 type ResponseTooLargeError struct {
@@ -200,12 +233,16 @@ func (e *ResponseTooLargeError) Error() string {
 	return fmt.Sprintf("response larger than %d bytes", e.Limit)
 }
 
-// IsRefused reports whether the client refused to talk to the agent because of who
-// serves or owns its socket (*IdentityError or *UnsafeSocketError).
+// Kind is KindInvalidResponse: an answer over the cap is no valid answer.
+func (*ResponseTooLargeError) Kind() Kind { return KindInvalidResponse }
+
+// IsRefused reports whether root refused to talk to a session because of who serves
+// or owns a socket: the agent's or the user manager's process is not the user's
+// (KindRefused: *IdentityError, *ManagerIdentityError), or the agent's socket could
+// have been placed by someone else (KindUnsafeSocket).
 func IsRefused(err error) bool {
-	var ie *IdentityError
-	var ue *UnsafeSocketError
-	return errors.As(err, &ie) || errors.As(err, &ue)
+	k := KindOf(err)
+	return k == KindRefused || k == KindUnsafeSocket
 }
 
 // IsNoAgent reports whether err is, or wraps, a *NoAgentError.

@@ -27,7 +27,7 @@ func TestExitWhenIdleHintIsSentOnEveryRequestOnlyWhenAsked(t *testing.T) {
 				hint []string
 			}
 			var seen []seenRequest
-			good := clienttest.Handler(clienttest.Good, os.Getuid(), nil)
+			snapd := clienttest.Handler(clienttest.Snapd, nil)
 			f := clienttest.NewFleet(t)
 			uid := os.Getuid()
 			_, socket := f.UserDir(uid)
@@ -45,7 +45,7 @@ func TestExitWhenIdleHintIsSentOnEveryRequestOnlyWhenAsked(t *testing.T) {
 					fmt.Fprintf(w, `{"type":"sync","status-code":200,"status":"OK","result":{"id":"1","state":%q}}`, state)
 					return
 				}
-				good.ServeHTTP(w, r)
+				snapd.ServeHTTP(w, r)
 			}))
 			c := client.New(client.Options{RuntimeDir: f.Base, HeaderTimeout: 2 * time.Second, Timeout: 3 * time.Second, ExitWhenIdle: on})
 

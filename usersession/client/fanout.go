@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
-	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,134 +40,106 @@ func fanOutFunc[T any](ctx context.Context, c *Client, t Targets, op string, do 
 	return fanOutWith(ctx, c, t, op, false, do)
 }
 
-// fanOutWith is fanOutFunc. A session whose agent socket is broken is told from a
-// gone one, and repaired when Options.RepairAgents is on (see reach); so is a
-// targeted uid without a socket. scanFailed adds, when targeting all sessions, the
-// users whose manager runs with a failed agent socket unit and no socket.
-func fanOutWith[T any](ctx context.Context, c *Client, t Targets, op string, scanFailed bool, do func(context.Context, Session) (T, error)) (*Results[T], error) {
-	d, err := c.Discover(t)
+// fanOutWith is fanOutFunc over the sessions discovery finds, and, with scan while
+// targeting every session, the users the repair scan finds (see failedSockets): one
+// outcome per session, in discovery's order, each made by settle.
+func fanOutWith[T any](ctx context.Context, c *Client, t Targets, op string, scan bool, do func(context.Context, Session) (T, error)) (*Results[T], error) {
+	sessions, err := c.Discover(t)
 	if err != nil {
 		return nil, err
-	}
-	res := &Results[T]{Op: op}
-	if t.all {
-		res.Skipped = d.Skipped
-		res.NotLoginSessions = d.NotLoginSessions
 	}
 	// Users' managers are found through one connection to PID 1 (where it is
 	// systemd) for the whole fan-out.
 	ms := c.newManagers()
 	defer ms.close()
-	seen := map[int]bool{}
-	for _, s := range d.Sessions {
-		seen[s.UID] = true
-	}
-	for _, sk := range d.Skipped {
-		seen[sk.UID] = true
-	}
-	for _, s := range d.NotLoginSessions {
-		seen[s.UID] = true
-	}
-	var scan []scanned
-	if t.all && scanFailed {
-		scan = c.failedSockets(ctx, ms, seen)
-	}
-	missing := func(uid int) *NoAgentError {
-		return &NoAgentError{Path: filepath.Join(c.opts.RuntimeDir, strconv.Itoa(uid), SocketName)}
+	if scan && t.all {
+		sessions = append(sessions, c.failedSockets(ctx, ms, sessions)...)
+		sortSessions(sessions)
 	}
 
-	// The outcomes known already come first, then those to reach.
-	repairable := func(err error) bool { return c.opts.RepairAgents && IsNoAgent(err) }
-	for uid, err := range d.Failed {
-		if !repairable(err) {
-			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid, Socket: socketOf(err), Err: &SessionError{UID: uid, Op: op, Err: err}})
-		}
-	}
-	for _, f := range scan {
-		if f.err != nil {
-			m := missing(f.uid)
-			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: f.uid, Socket: m.Path, Err: &SessionError{UID: f.uid, Op: op, Err: &RepairError{Cause: m, Err: f.err}}})
-		}
-	}
-	first := len(res.Outcomes)
-	// noSocket holds, for each outcome to reach, why it has no socket (nil when it
-	// has one).
-	var noSocket []error
-	for _, s := range d.Sessions {
-		res.Outcomes = append(res.Outcomes, Outcome[T]{UID: s.UID, Socket: s.Socket, optional: t.all})
-		noSocket = append(noSocket, nil)
-	}
-	for uid, err := range d.Failed {
-		if repairable(err) {
-			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: uid})
-			noSocket = append(noSocket, err)
-		}
-	}
-	for _, f := range scan {
-		if f.err == nil {
-			res.Outcomes = append(res.Outcomes, Outcome[T]{UID: f.uid})
-			noSocket = append(noSocket, missing(f.uid))
-		}
-	}
-
+	res := &Results[T]{Op: op, Outcomes: make([]Outcome[T], len(sessions))}
+	progress := c.progress(sessions)
 	start := time.Now()
-	var (
-		mu       sync.Mutex
-		done     = first
-		total    = len(res.Outcomes)
-		progress = func() {
-			if c.opts.Progress == nil {
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			done++
-			c.opts.Progress(done, total)
-		}
-	)
-	call := func(o *Outcome[T], noSocket error) {
-		defer progress()
-		if ctx.Err() != nil {
-			o.Err = &SessionError{UID: o.UID, Op: op, Err: queuedErr(ctx, start)}
-			return
-		}
-		repaired, err := c.reach(ctx, ms, Session{UID: o.UID, Socket: o.Socket}, noSocket, func(ctx context.Context, s Session) error {
-			result, err := do(ctx, s)
-			o.Result, o.Socket = result, s.Socket
-			return err
-		})
-		o.Repaired = repaired
-		if err != nil {
-			var zero T
-			o.Result = zero
-			o.Err = &SessionError{UID: o.UID, Op: op, Err: err}
-			if o.Socket == "" {
-				o.Socket = socketOf(noSocket)
-			}
-		}
-	}
-	// Concurrency workers take the outcomes in turn, so that goroutines (and the
+	// Concurrency workers take the sessions in turn, so that goroutines (and the
 	// memory of their stacks) stay bounded by the concurrency however many sessions
 	// there are; each worker writes only the outcomes it took.
 	var (
 		wg   sync.WaitGroup
 		next atomic.Int64
 	)
-	next.Store(int64(first))
-	for range min(c.opts.Concurrency, total-first) {
+	for range min(c.opts.Concurrency, len(sessions)) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= total {
+				if i >= len(sessions) {
 					return
 				}
-				call(&res.Outcomes[i], noSocket[i-first])
+				res.Outcomes[i] = settle(ctx, c, ms, op, start, sessions[i], do)
+				if res.Outcomes[i].State != StateNotLoginSession {
+					progress()
+				}
 			}
 		})
 	}
 	wg.Wait()
-	sortOutcomes(res.Outcomes)
 	return res, nil
+}
+
+// settle makes s's outcome: a session left out is only listed; any other is reached
+// (see reach: do is called, and a broken agent socket told from a gone session and
+// repaired), and its state follows from do's answer.
+func settle[T any](ctx context.Context, c *Client, ms *managers, op string, start time.Time, s Session, do func(context.Context, Session) (T, error)) Outcome[T] {
+	o := Outcome[T]{UID: s.UID, Socket: s.Socket}
+	var err error
+	switch {
+	case errors.Is(s.Cause, ErrNotLoginSession):
+		o.State = StateNotLoginSession
+		return o
+	case s.Cause == nil && ctx.Err() != nil:
+		err = queuedErr(ctx, start)
+	default:
+		o.Repaired, err = c.reach(ctx, ms, s, func(ctx context.Context, s Session) error {
+			var err error
+			o.Result, err = do(ctx, s)
+			return err
+		})
+	}
+	switch {
+	case err == nil:
+		o.State = StateAnswered
+		return o
+	case s.Optional && KindOf(err) == KindNoSession:
+		o.State = StateNoSession
+	default:
+		o.State = StateFailed
+	}
+	var zero T
+	o.Result = zero
+	o.Err = &SessionError{UID: s.UID, Op: op, Err: err}
+	return o
+}
+
+// progress returns the function a fan-out over sessions calls as each session it
+// addresses (every one but those left out) is settled: it reports to
+// Options.Progress, one call at a time.
+func (c *Client) progress(sessions []Session) func() {
+	if c.opts.Progress == nil {
+		return func() {}
+	}
+	total := 0
+	for _, s := range sessions {
+		if !errors.Is(s.Cause, ErrNotLoginSession) {
+			total++
+		}
+	}
+	var mu sync.Mutex
+	done := 0
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		c.opts.Progress(done, total)
+	}
 }
 
 // queuedErr is the cause for a session whose call never started because the caller's
@@ -184,21 +153,4 @@ func queuedErr(ctx context.Context, start time.Time) error {
 		return &TimeoutError{Phase: PhaseQueued, Limit: limit}
 	}
 	return &TransportError{Op: "connect", Err: ctx.Err()}
-}
-
-// socketOf returns the socket path a discovery failure names.
-func socketOf(err error) string {
-	var ne *NoAgentError
-	var ue *UnsafeSocketError
-	switch {
-	case errors.As(err, &ne):
-		return ne.Path
-	case errors.As(err, &ue):
-		return ue.Path
-	}
-	return ""
-}
-
-func sortOutcomes[T any](outcomes []Outcome[T]) {
-	slices.SortFunc(outcomes, func(a, b Outcome[T]) int { return a.UID - b.UID })
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -42,7 +43,7 @@ func TestHostileAgentsCannotHurtTheClientOrTheOtherSessions(t *testing.T) {
 		noAgent   = 42017
 		otherUser = 42099
 	)
-	f.Start(good, clienttest.Good)
+	f.Start(good, clienttest.Real)
 	f.Start(nobody, clienttest.Snapd)
 	for uid, b := range map[int]string{
 		hang: clienttest.Hang, trickleB: clienttest.TrickleBody, trickleH: clienttest.TrickleHeaders,
@@ -55,17 +56,17 @@ func TestHostileAgentsCannotHurtTheClientOrTheOtherSessions(t *testing.T) {
 	_, s := f.UserDir(symlink)
 	os.Symlink(filepath.Join(f.Base, strconv.Itoa(good), client.SocketName), s)
 	// Another user's agent socket moved into this user's directory...
-	other := f.Start(otherUser, clienttest.Good)
+	other := f.Start(otherUser, clienttest.Real)
 	_, s = f.UserDir(otherOwn)
 	must(t, os.Rename(other.Socket, s))
 	// ...and one also chowned to the user, so only the peer check can tell.
-	other = f.Start(otherUser, clienttest.Good)
+	other = f.Start(otherUser, clienttest.Real)
 	_, s = f.UserDir(otherSrv)
 	must(t, os.Rename(other.Socket, s))
 	must(t, os.Chown(s, otherSrv, otherSrv))
 	// Root serving the user's socket.
 	_, s = f.UserDir(rootSrv)
-	f.ServeInProcess(s, clienttest.Handler(clienttest.Good, rootSrv, nil))
+	f.ServeAgent(s, sessionagent.Config{})
 	must(t, os.Chown(s, rootSrv, rootSrv))
 
 	const (
@@ -204,7 +205,7 @@ func TestProtocolSwitchIsAnInvalidAnswer(t *testing.T) {
 	clienttest.RequireRoot(t)
 	f := clienttest.NewFleet(t)
 	const good, switcher = 42101, 42102
-	f.Start(good, clienttest.Good)
+	f.Start(good, clienttest.Real)
 	f.Start(switcher, clienttest.SwitchProtocols)
 	// A long whole-call deadline, so that only refusing the answer can end the
 	// call before the test's own guard.
@@ -277,7 +278,7 @@ func TestStatusAnswersAreBoundedByWhatWasAsked(t *testing.T) {
 	clienttest.RequireRoot(t)
 	f := clienttest.NewFleet(t)
 	const good, flood, extra = 42201, 42202, 42203
-	f.Start(good, clienttest.Good)
+	f.Start(good, clienttest.Real)
 	f.Start(flood, clienttest.StatusFlood)
 	f.Start(extra, clienttest.StatusExtra)
 	c := client.New(client.Options{RuntimeDir: f.Base})
@@ -332,8 +333,8 @@ func TestSocketSwappedForASymlinkIsNeverConnected(t *testing.T) {
 	// What discovery checked is replaced before the connect: by a symlink to the
 	// root-only socket, or by another user's socket. Either is refused.
 	const swapped, other = 42302, 42303
-	a := f.Start(swapped, clienttest.Good)
-	otherSocket := f.Start(other, clienttest.Good).Socket
+	a := f.Start(swapped, clienttest.Real)
+	otherSocket := f.Start(other, clienttest.Real).Socket
 	s := client.Session{UID: swapped, Socket: a.Socket}
 	for what, swap := range map[string]func() error{
 		"a symlink":             func() error { return os.Symlink(rootOnly, a.Socket) },

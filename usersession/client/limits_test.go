@@ -68,10 +68,39 @@ func TestRepairedStatesAreBounded(t *testing.T) {
 	}
 	for _, st := range []UnitState{rep.Before, rep.After} {
 		for _, s := range []string{st.LoadState, st.ActiveState, st.SubState, st.Result} {
-			if n := utf8.RuneCountInString(s); n != maxStateRunes+1 || !strings.HasSuffix(s, "…") {
+			if n := utf8.RuneCountInString(s); n != maxManagerRunes+1 || !strings.HasSuffix(s, "…") {
 				t.Errorf("a 60 KiB state is kept as %d runes (%.20q...)", n, s)
 			}
 		}
+	}
+}
+
+// A manager that passed the check and answers the restart with 60 KiB of error text
+// (under the message limit) fails the repair with that text cut to the same 200 runes
+// as its states: the error reaches JSON as it is.
+func TestRepairErrorsFromTheManagerAreBounded(t *testing.T) {
+	onHost(t, "")
+	acceptAnyManager(t)
+	base := t.TempDir()
+	long := strings.Repeat("é", 30<<10)
+	serveManager(t, base, &dbuspeer.Manager{Props: socketUnit(0), Answer: func(c *dbuspeer.Conn, call *dbus.Message) (bool, error) {
+		if dbuspeer.Member(call) != "org.freedesktop.systemd1.Manager.RestartUnit" {
+			return false, nil
+		}
+		return true, c.ReplyError(call, "org.freedesktop.DBus.Error.Failed", long)
+	}})
+	c := New(Options{RuntimeDir: base, RepairAgents: true})
+	res, err := c.Repair(t.Context(), UIDs(os.Getuid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := res.Outcomes[0].Err.Error()
+	_, why, ok := strings.Cut(msg, "and cannot repair it: ")
+	if !ok || !strings.Contains(why, "éé") {
+		t.Fatalf("the repair's error does not say why: %.300q", msg)
+	}
+	if n := utf8.RuneCountInString(why); n > maxManagerRunes+1 || !strings.HasSuffix(why, "…") {
+		t.Errorf("a 60 KiB error from the manager is kept as %d runes", n)
 	}
 }
 

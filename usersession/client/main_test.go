@@ -2,5 +2,5 @@ package client_test
 
 import "github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 
-// Fleets re-execute this test binary as fake agents of other uids.
+// Fleets re-execute this test binary as agents of other uids.
 func init() { clienttest.MaybeRunAgent() }

@@ -3,13 +3,13 @@ package client_test
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/desktop/notification"
+	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -19,13 +19,12 @@ import (
 // per client.MinNotificationPoll: not thousands of times a second.
 func TestNotifyWaitPacesAnAgentThatAnswersAtOnce(t *testing.T) {
 	var polls atomic.Int64
-	eager := clienttest.Handler(clienttest.NotifyEager, os.Getuid(), nil)
-	c, uid := selfAgent(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == wire.PathNotifications {
+	c, uid := selfAgent(t, realAgent(sessionagent.Config{Notifications: &clienttest.Notifications{
+		Answer: func(st notification.Status) notification.Status {
 			polls.Add(1)
-		}
-		eager.ServeHTTP(w, r)
-	}))
+			return st
+		},
+	}}))
 	const wait = 3 * time.Second
 	res, err := c.Notify(t.Context(), client.UIDs(uid), wire.Notification{Title: "t"}, wait)
 	o := only(t, res, err)
@@ -57,14 +56,12 @@ func TestNotifyRefusesAnActionThatWasNotOffered(t *testing.T) {
 		{"Close", false},
 	} {
 		t.Run(fmt.Sprintf("%q", tc.action), func(t *testing.T) {
-			c, uid := selfAgent(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				st := wire.NotificationStatus{ID: "n1", State: wire.NotificationStateShown, ActionsShown: true}
-				if r.Method == http.MethodGet {
-					st.State, st.Action = wire.NotificationStateAction, tc.action
-				}
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprintf(w, `{"type":"sync","status-code":200,"status":"OK","result":{"id":%q,"state":%q,"action":%q,"actions-shown":true}}`, st.ID, st.State, st.Action)
-			}))
+			c, uid := selfAgent(t, realAgent(sessionagent.Config{Notifications: &clienttest.Notifications{
+				Answer: func(st notification.Status) notification.Status {
+					st.State, st.Action = notification.StateAction, tc.action
+					return st
+				},
+			}}))
 			res, err := c.Notify(t.Context(), client.UIDs(uid), wire.Notification{Title: "t", Actions: offered}, time.Minute)
 			o := only(t, res, err)
 			err = o.Err

@@ -4,180 +4,105 @@ import (
 	"errors"
 )
 
-// Kind classifies an outcome.
-type Kind string
+// State says what became of one session in a call.
+type State string
 
-// Outcome kinds.
+// Outcome states.
 const (
-	KindOK             Kind = "ok"
-	KindAgentError     Kind = "agent-error"
-	KindTimeout        Kind = "timeout"
-	KindTransportError Kind = "transport-error"
-	// KindRefused: the process serving the agent's socket is not the user's, or
-	// the one serving the user's manager socket is not the user's manager.
-	KindRefused         Kind = "refused"
-	KindUnsafeSocket    Kind = "unsafe-socket"
-	KindNoAgent         Kind = "no-agent"
-	KindInvalidResponse Kind = "invalid-response"
-	// KindNoSession: the socket was left behind by a session that is gone.
-	KindNoSession Kind = "no-session"
-	// KindBrokenAgent: the user's manager runs but the agent socket is broken, and
-	// it was not (or could not be) repaired.
-	KindBrokenAgent Kind = "broken-agent"
-	// KindUnsupported: the agent does not know an option of the request.
-	KindUnsupported Kind = "unsupported"
+	// StateAnswered: the agent answered with success; Result is its answer.
+	StateAnswered State = "answered"
+	// StateFailed: the session failed; Err says why. A uid asked for that has no
+	// session is a failure.
+	StateFailed State = "failed"
+	// StateNoSession: found while targeting every session, the socket is what a
+	// session that is gone left behind (Err wraps a *NoSessionError): listed, and no
+	// failure.
+	StateNoSession State = "no-session"
+	// StateNotLoginSession: found while targeting every session, the socket is a
+	// service's, not a login session's (ErrNotLoginSession): left out unchecked and
+	// uncalled, and no failure.
+	StateNotLoginSession State = "not-login-session"
 )
 
-// KindOf classifies an outcome's error; nil is KindOK.
-func KindOf(err error) Kind {
-	var (
-		ae *AgentError
-		te *TimeoutError
-		ie *IdentityError
-		ue *UnsafeSocketError
-		ne *NoAgentError
-		re *InvalidResponseError
-		se *NoSessionError
-		mi *ManagerIdentityError
-		be *RepairError
-		us *UnsupportedError
-	)
-	switch {
-	case err == nil:
-		return KindOK
-	case errors.As(err, &se):
-		return KindNoSession
-	case errors.As(err, &mi):
-		// Root would not talk to what serves the user's manager socket.
-		return KindRefused
-	case errors.As(err, &be):
-		return KindBrokenAgent
-	case errors.As(err, &ae):
-		return KindAgentError
-	case errors.As(err, &te):
-		return KindTimeout
-	case errors.As(err, &ie):
-		return KindRefused
-	case errors.As(err, &ue):
-		return KindUnsafeSocket
-	case errors.As(err, &ne):
-		return KindNoAgent
-	case errors.As(err, &re):
-		return KindInvalidResponse
-	case errors.As(err, &us):
-		return KindUnsupported
-	}
-	return KindTransportError
-}
-
-// Outcome is what one session's agent did with a call.
+// Outcome is what became of one session in a call.
 type Outcome[T any] struct {
+	// UID is the session's uid, or -1 for a socket in a directory that names no uid.
 	UID int
 	// Socket is the agent's socket path.
 	Socket string
-	// Result is the decoded result when Err is nil (T's zero value for a null one).
+	State  State
+	// Result is the decoded result when the agent answered (T's zero value for a
+	// null one, and in every other state).
 	Result T
-	// Err is nil when the agent answered with success, else a *SessionError naming
-	// the uid and wrapping the typed cause.
+	// Err is nil when the agent answered or the session was left out, else a
+	// *SessionError naming the uid and wrapping the typed cause.
 	Err error
 	// Repaired says what was repaired to reach the agent, or is nil.
 	Repaired *RepairResult
-
-	// optional: the session was found, not asked for, so that its being gone is no
-	// failure.
-	optional bool
 }
 
 // OK reports whether the agent answered with success.
-func (o Outcome[T]) OK() bool { return o.Err == nil }
+func (o Outcome[T]) OK() bool { return o.State == StateAnswered }
 
-// Failed reports whether the outcome is a failure: any error but a session that is
-// gone (KindNoSession) when all sessions were targeted. A uid asked for that has no
-// session is a failure.
-func (o Outcome[T]) Failed() bool {
-	return o.Err != nil && !(o.optional && o.Kind() == KindNoSession)
-}
+// Failed reports whether the outcome is a failure (StateFailed).
+func (o Outcome[T]) Failed() bool { return o.State == StateFailed }
 
-// Kind classifies the outcome.
+// Kind classifies the outcome's error (KindOK when there is none).
 func (o Outcome[T]) Kind() Kind { return KindOf(o.Err) }
 
 // Results are the outcomes of one call to several sessions.
 type Results[T any] struct {
 	// Op names the call, as in "cannot <Op> for uid N".
 	Op string
-	// Outcomes holds one entry per targeted session, sorted by uid.
+	// Outcomes holds one entry per session discovery found (see Client.Discover), in
+	// its order: by uid, a socket in a directory that names no uid last.
 	Outcomes []Outcome[T]
-	// Skipped are sockets discovery refused while targeting all sessions (with
-	// targeted uids, those are failed Outcomes instead).
-	Skipped []Skipped
-	// NotLoginSessions are sockets of dynamic-user uids left out while targeting all
-	// sessions (see Discovery); they are neither outcomes nor failures.
-	NotLoginSessions []Session
 }
 
-// UIDs returns the uid of every outcome, skipped socket and left-out session, in
-// that order (-1 for a skipped socket whose directory names no uid).
+// UIDs returns the uid of every outcome (-1 for a socket whose directory names no
+// uid).
 func (r *Results[T]) UIDs() []int {
 	var uids []int
 	for _, o := range r.Outcomes {
 		uids = append(uids, o.UID)
 	}
-	for _, s := range r.Skipped {
-		uids = append(uids, s.UID)
-	}
-	for _, s := range r.NotLoginSessions {
-		uids = append(uids, s.UID)
-	}
 	return uids
 }
 
 // Succeeded returns the outcomes whose agents answered with success.
-func (r *Results[T]) Succeeded() []Outcome[T] {
+func (r *Results[T]) Succeeded() []Outcome[T] { return r.in(StateAnswered) }
+
+// Failed returns the failed outcomes.
+func (r *Results[T]) Failed() []Outcome[T] { return r.in(StateFailed) }
+
+func (r *Results[T]) in(state State) []Outcome[T] {
 	var out []Outcome[T]
 	for _, o := range r.Outcomes {
-		if o.OK() {
+		if o.State == state {
 			out = append(out, o)
 		}
 	}
 	return out
 }
 
-// Failed returns the failed outcomes, sorted by uid.
-func (r *Results[T]) Failed() []Outcome[T] {
-	var out []Outcome[T]
-	for _, o := range r.Outcomes {
-		if o.Failed() {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
-// Counts returns how many outcomes there are of each kind; skipped sockets count as
-// KindUnsafeSocket.
+// Counts returns how many outcomes there are of each kind, sessions left out as not
+// login sessions aside.
 func (r *Results[T]) Counts() map[Kind]int {
 	counts := map[Kind]int{}
 	for _, o := range r.Outcomes {
-		counts[o.Kind()]++
-	}
-	counts[KindUnsafeSocket] += len(r.Skipped)
-	if counts[KindUnsafeSocket] == 0 {
-		delete(counts, KindUnsafeSocket)
+		if o.State != StateNotLoginSession {
+			counts[o.Kind()]++
+		}
 	}
 	return counts
 }
 
-// Err joins the errors of every failed outcome and skipped socket, each naming its
-// uid, or returns nil if there are none.
+// Err joins the errors of every failed outcome, each naming its uid, or returns nil if
+// there are none.
 func (r *Results[T]) Err() error {
 	var errs []error
-	for _, o := range r.Outcomes {
-		if o.Failed() {
-			errs = append(errs, o.Err)
-		}
-	}
-	for _, s := range r.Skipped {
-		errs = append(errs, &SessionError{UID: s.UID, Op: r.Op, Err: s.Err})
+	for _, o := range r.Failed() {
+		errs = append(errs, o.Err)
 	}
 	return errors.Join(errs...)
 }

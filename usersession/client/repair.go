@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"unicode/utf8"
 
 	"github.com/snapcore-ng/usersession-agent/systemd"
-	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
 // The agent's units, as `make install` and snapd's packaging name them.
@@ -63,9 +61,15 @@ func (e *NoSessionError) Error() string {
 
 func (e *NoSessionError) Unwrap() error { return e.Cause }
 
+// Kind is KindNoSession, whatever the agent's connection said.
+func (*NoSessionError) Kind() Kind { return KindNoSession }
+
 // RepairError says an agent could not be reached although its user's manager runs,
 // and repairing it failed (Err), or was not tried (Err nil: Options.RepairAgents
-// is off, or the socket unit is masked).
+// is off, or the socket unit is masked). Err may carry what the user's manager sent
+// (a D-Bus error's text, up to managerMaxMessage): its text is cut to maxManagerRunes
+// in Error, as the manager's states are, so that JSON carries no more of it than the
+// table.
 type RepairError struct {
 	Cause error
 	Err   error
@@ -75,10 +79,19 @@ func (e *RepairError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("%v (the user's manager runs; the agent socket needs repair: snap sessions repair)", e.Cause)
 	}
-	return fmt.Sprintf("%v, and cannot repair it: %v", e.Cause, e.Err)
+	return fmt.Sprintf("%v, and cannot repair it: %s", e.Cause, shorten(e.Err.Error(), maxManagerRunes))
 }
 
 func (e *RepairError) Unwrap() []error { return []error{e.Cause, e.Err} }
+
+// Kind is KindBrokenAgent, or KindRefused when root refused what it met on the way to
+// the manager (a *ManagerIdentityError): that, not the agent, is what failed.
+func (e *RepairError) Kind() Kind {
+	if KindOf(e.Err) == KindRefused {
+		return KindRefused
+	}
+	return KindBrokenAgent
+}
 
 // unreachable reports whether err says the agent socket is broken rather than the
 // agent: nothing listens on it (ECONNREFUSED), or it is gone (ENOENT, NoAgentError).
@@ -91,23 +104,32 @@ func unreachable(err error) bool {
 	return IsNoAgent(err)
 }
 
-// reach makes attempt, one exchange with s's agent, and when the agent's socket is
-// broken tells a gone session from a broken agent and repairs the latter: it resets
-// and restarts the socket unit in the user's manager (when Options.RepairAgents is
-// on), then makes attempt again, once, on the socket as discovery finds it anew.
-// s.Socket is empty when discovery found no socket (noSocket says why); then attempt
-// is only made if the repair brings one. It returns what was repaired (nil if
-// nothing) and attempt's typed error.
+// reach is the fan-out's one way to a session's agent (see settle): it makes attempt,
+// one exchange with s's agent, and when the agent's socket is broken tells a gone
+// session from a broken agent and repairs the latter. It returns what was repaired
+// (nil if nothing) and attempt's typed error, or why attempt was not made.
+//
+// A session with a Cause is not attempted: the Cause is its error, except a
+// *NoAgentError (a uid asked for, or found by the repair scan, without a socket) when
+// Options.RepairAgents is on, which is repaired if the user's manager runs. A session
+// whose socket nothing listens on, or that is gone (see unreachable), is told apart:
+// without a manager it is a *NoSessionError; with one, its socket unit is reset and
+// restarted in that manager when Options.RepairAgents is on (a *RepairError otherwise,
+// or when the repair fails), and attempt made again, once, on the socket as discovery
+// finds it anew.
 //
 // Telling the cases apart sends nothing to the user's manager (see managers.find),
 // and nothing at all is sent to a process that is not that manager: that is a
 // failure naming it, never "no session".
-func (c *Client) reach(ctx context.Context, ms *managers, s Session, noSocket error, attempt func(context.Context, Session) error) (*RepairResult, error) {
-	err := noSocket
-	if s.Socket != "" {
+func (c *Client) reach(ctx context.Context, ms *managers, s Session, attempt func(context.Context, Session) error) (*RepairResult, error) {
+	err := s.Cause
+	switch _, noSocket := err.(*NoAgentError); {
+	case err == nil:
 		if err = attempt(ctx, s); err == nil || !unreachable(err) {
 			return nil, err
 		}
+	case !noSocket || !c.opts.RepairAgents:
+		return nil, err
 	}
 	// Telling the cases apart and repairing get a whole-call deadline of their own;
 	// the attempt made again afterwards has its own deadlines.
@@ -117,7 +139,7 @@ func (c *Client) reach(ctx context.Context, ms *managers, s Session, noSocket er
 	if merr != nil {
 		var nm *NoManagerError
 		switch {
-		case errors.As(merr, &nm) && s.Socket != "":
+		case errors.As(merr, &nm) && s.Cause == nil:
 			return nil, &NoSessionError{Cause: err, Manager: merr}
 		case errors.As(merr, &nm):
 			// No socket and no manager: the user has no session, which the caller
@@ -141,14 +163,11 @@ func (c *Client) reach(ctx context.Context, ms *managers, s Session, noSocket er
 	}
 	// The restarted socket goes through discovery's checks again before root
 	// connects to it.
-	d, derr := c.Discover(UIDs(s.UID))
-	if derr != nil {
-		return rep, derr
+	again, _ := c.discoverOne(strconv.Itoa(s.UID), true)
+	if again.Cause != nil {
+		return rep, again.Cause
 	}
-	if ferr := d.Failed[s.UID]; ferr != nil {
-		return rep, ferr
-	}
-	return rep, attempt(ctx, d.Sessions[0])
+	return rep, attempt(ctx, again)
 }
 
 // repairSocket resets the failed state of the agent's units and restarts its socket
@@ -182,7 +201,7 @@ func repairSocket(ctx context.Context, m *systemd.Manager, cause error) (*Repair
 }
 
 // socketState reads the agent socket unit's state: the four properties it shows,
-// each cut to maxStateRunes.
+// each cut to maxManagerRunes.
 func socketState(ctx context.Context, m *systemd.Manager) (UnitState, error) {
 	props, err := m.Properties(ctx, AgentSocketUnit,
 		systemd.UnitProp("LoadState"), systemd.UnitProp("ActiveState"), systemd.UnitProp("SubState"),
@@ -190,14 +209,15 @@ func socketState(ctx context.Context, m *systemd.Manager) (UnitState, error) {
 	if err != nil {
 		return UnitState{}, err
 	}
-	str := func(name string) string { s, _ := props[name].(string); return shorten(s, maxStateRunes) }
+	str := func(name string) string { s, _ := props[name].(string); return shorten(s, maxManagerRunes) }
 	return UnitState{LoadState: str("LoadState"), ActiveState: str("ActiveState"), SubState: str("SubState"), Result: str("Result")}, nil
 }
 
-// maxStateRunes bounds each field of a UnitState, in runes, as the table bounds what
-// it prints of an agent's or a manager's text (cmd/snap: 200 runes): a manager's
-// states are short words, and JSON carries no more of them than the table.
-const maxStateRunes = 200
+// maxManagerRunes bounds, in runes, each field of a UnitState and the text of why a
+// repair failed (RepairError), as the table bounds what it prints of an agent's or a
+// manager's text (cmd/snap: 200 runes): a manager's states are short words and its
+// errors a line, and JSON carries no more of them than the table.
+const maxManagerRunes = 200
 
 // shorten cuts s to n runes, ending with "…" when it was cut, and replaces bytes that
 // are not UTF-8.
@@ -207,98 +227,4 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n]) + "…"
-}
-
-// RepairReport is what `repair` found for one user: the agent's session info, and
-// what was repaired to reach it (nil when it answered at once).
-type RepairReport struct {
-	Agent    wire.SessionInfo `json:"agent"`
-	Repaired *RepairResult    `json:"repaired,omitempty"`
-}
-
-// Repair reaches each targeted user's agent (GET /v1/session-info) and repairs the
-// agent socket of those whose socket is broken while their manager runs, when
-// Options.RepairAgents is on; off, it only finds them (each a *RepairError). Targeting
-// all sessions, it also looks at users whose
-// manager runs without an agent socket, and repairs those whose agent socket unit is
-// failed (after a start-limit failure, systemd removed the socket file); the others
-// (no agent installed, or turned off) are not listed.
-func (c *Client) Repair(ctx context.Context, t Targets) (*Results[RepairReport], error) {
-	r := &request{
-		op:         "repair session agent",
-		method:     http.MethodGet,
-		path:       wire.PathSessionInfo,
-		limits:     c.quickLimits(),
-		scanFailed: true,
-	}
-	res, err := fanOut[wire.SessionInfo](ctx, c, t, r)
-	if err != nil {
-		return nil, err
-	}
-	out := &Results[RepairReport]{Op: res.Op, Skipped: res.Skipped, NotLoginSessions: res.NotLoginSessions}
-	for _, o := range res.Outcomes {
-		out.Outcomes = append(out.Outcomes, Outcome[RepairReport]{
-			UID: o.UID, Socket: o.Socket, Err: o.Err, Repaired: o.Repaired, optional: o.optional,
-			Result: RepairReport{Agent: o.Result, Repaired: o.Repaired},
-		})
-	}
-	return out, nil
-}
-
-// socketStateOf reads the agent socket unit's state in uid's verified manager,
-// within the client's whole-call deadline.
-func (c *Client) socketStateOf(ctx context.Context, ms *managers, uid int) (UnitState, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	conn, err := ms.find(ctx, uid)
-	if err != nil {
-		return UnitState{}, err
-	}
-	m, err := ms.connect(ctx, uid, conn)
-	if err != nil {
-		return UnitState{}, err
-	}
-	defer m.Close()
-	return socketState(ctx, m)
-}
-
-// scanned is a user found by failedSockets: one whose agent socket unit failed (err
-// nil), or whose manager could not be asked (err says why).
-type scanned struct {
-	uid int
-	err error
-}
-
-// failedSockets returns the uids, other than those in skip, whose manager runs in
-// the runtime directory and whose agent socket unit is failed: the users that lost
-// their agent socket file to a start-limit failure; and those whose manager could
-// not be asked, a process failing the check on the manager's socket included.
-// Dynamic-user uids are no login sessions (see Discovery). The managers are asked
-// one after the other: these are the users without an agent socket, normally none
-// or few.
-func (c *Client) failedSockets(ctx context.Context, ms *managers, skip map[int]bool) []scanned {
-	entries, err := os.ReadDir(c.opts.RuntimeDir)
-	if err != nil {
-		return nil
-	}
-	var found []scanned
-	for _, e := range entries {
-		uid := parseUID(e.Name())
-		if uid < 0 || skip[uid] || (uid >= DynamicUIDMin && uid <= DynamicUIDMax) {
-			continue
-		}
-		if _, err := os.Lstat(c.managerSocket(uid)); err != nil {
-			continue
-		}
-		st, err := c.socketStateOf(ctx, ms, uid)
-		var nm *NoManagerError
-		switch {
-		case errors.As(err, &nm):
-		case err != nil:
-			found = append(found, scanned{uid: uid, err: err})
-		case st.ActiveState == "failed":
-			found = append(found, scanned{uid: uid})
-		}
-	}
-	return found
 }

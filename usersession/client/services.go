@@ -59,7 +59,7 @@ func (c *Client) serviceControl(ctx context.Context, t Targets, op string, inst 
 	}
 	// An agent that does not know the option would ignore it and, say, stop without
 	// disabling: ask each agent first (package wire's rules on version skew).
-	return fanOutWith(ctx, c, t, op, r.scanFailed, func(ctx context.Context, s Session) (wire.ServiceControlResult, error) {
+	return fanOutFunc(ctx, c, t, op, func(ctx context.Context, s Session) (wire.ServiceControlResult, error) {
 		probe := c.sessionInfoRequest()
 		probe.followed = true
 		info, err := callFor[wire.SessionInfo](ctx, c, s, probe)

@@ -2,11 +2,11 @@ package client_test
 
 import (
 	"errors"
-	"net/http"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 )
@@ -37,11 +37,7 @@ func TestStatusBehindALongStopWaitsForAnExplicitTimeout(t *testing.T) {
 	f := clienttest.NewFleet(t)
 	uid := os.Getuid()
 	_, socket := f.UserDir(uid)
-	good := clienttest.Handler(clienttest.Good, uid, nil)
-	f.ServeInProcess(socket, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(busy)
-		good.ServeHTTP(w, r)
-	}))
+	f.ServeAgent(socket, sessionagent.Config{Services: &clienttest.Services{Delay: busy}})
 	c := client.New(client.Options{RuntimeDir: f.Base, HeaderTimeout: 200 * time.Millisecond, Timeout: 5 * time.Second})
 
 	res, err := c.ServiceStatus(t.Context(), client.UIDs(uid), []string{"a.service"})

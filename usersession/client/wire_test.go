@@ -11,20 +11,40 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
-// selfAgent serves h, from this process, as the agent of this process's own uid: the
-// identity check passes without root.
-func selfAgent(t *testing.T, h http.Handler) (*client.Client, int) {
+// selfAgent serves, from this process, the agent of this process's own uid (serve
+// starts it on the socket): the identity check passes without root.
+func selfAgent(t *testing.T, serve func(f *clienttest.Fleet, socket string)) (*client.Client, int) {
 	t.Helper()
 	f := clienttest.NewFleet(t)
 	uid := os.Getuid()
 	_, socket := f.UserDir(uid)
-	f.ServeInProcess(socket, h)
+	serve(f, socket)
 	return client.New(client.Options{RuntimeDir: f.Base, HeaderTimeout: 2 * time.Second, Timeout: 3 * time.Second}), uid
+}
+
+// handler serves h.
+func handler(h http.Handler) func(*clienttest.Fleet, string) {
+	return func(f *clienttest.Fleet, socket string) { f.ServeInProcess(socket, h) }
+}
+
+// realAgent serves the real agent with cfg (see clienttest.AgentConfig).
+func realAgent(cfg sessionagent.Config) func(*clienttest.Fleet, string) {
+	return func(f *clienttest.Fleet, socket string) { f.ServeAgent(socket, cfg) }
+}
+
+// agentOf serves the agent of a clienttest behaviour: the real one, or a hand-written
+// one.
+func agentOf(behaviour string) func(*clienttest.Fleet, string) {
+	if behaviour == clienttest.Real {
+		return realAgent(sessionagent.Config{})
+	}
+	return handler(clienttest.Handler(behaviour, nil))
 }
 
 func only[T any](t *testing.T, res *client.Results[T], err error) client.Outcome[T] {
@@ -44,11 +64,11 @@ func TestSessionInfoFromThisProjectsAndSnapdsAgents(t *testing.T) {
 		version   string
 		withUID   bool
 	}{
-		{clienttest.Good, "fake-1.0", true},
+		{clienttest.Real, clienttest.AgentVersion, true},
 		{clienttest.Snapd, "2.63", false},
 	} {
 		t.Run(tc.behaviour, func(t *testing.T) {
-			c, uid := selfAgent(t, clienttest.Handler(tc.behaviour, os.Getuid(), nil))
+			c, uid := selfAgent(t, agentOf(tc.behaviour))
 			res, err := c.SessionInfo(t.Context(), client.AllSessions())
 			o := only(t, res, err)
 			if !o.OK() || o.UID != uid || o.Kind() != client.KindOK {
@@ -65,9 +85,9 @@ func TestSessionInfoFromThisProjectsAndSnapdsAgents(t *testing.T) {
 }
 
 func TestServiceControlNullResultAndPerUnitFailures(t *testing.T) {
-	for _, behaviour := range []string{clienttest.Good, clienttest.Snapd, clienttest.Snapd257} {
+	for _, behaviour := range []string{clienttest.Real, clienttest.Snapd, clienttest.Snapd257} {
 		t.Run(behaviour, func(t *testing.T) {
-			c, uid := selfAgent(t, clienttest.Handler(behaviour, os.Getuid(), nil))
+			c, uid := selfAgent(t, agentOf(behaviour))
 			ctx := t.Context()
 
 			// snapd 2.57's agent would ignore disable: the client does not send it.
@@ -85,7 +105,7 @@ func TestServiceControlNullResultAndPerUnitFailures(t *testing.T) {
 				t.Fatalf("stop failed: %v", o.Err)
 			}
 			wantKilled := []string{"stubborn.service"}
-			if behaviour != clienttest.Good {
+			if behaviour != clienttest.Real {
 				wantKilled = nil // snapd answers null
 			}
 			if !reflect.DeepEqual(o.Result.Killed, wantKilled) {
@@ -102,7 +122,7 @@ func TestServiceControlNullResultAndPerUnitFailures(t *testing.T) {
 			if behaviour == clienttest.Snapd257 {
 				wantKind = ""
 			}
-			if ae.Kind != wantKind || ae.Status != http.StatusInternalServerError || o.Kind() != client.KindAgentError {
+			if ae.AgentKind != wantKind || ae.Status != http.StatusInternalServerError || o.Kind() != client.KindAgentError {
 				t.Errorf("unexpected agent error %+v", ae)
 			}
 			if got := ae.FailedUnits(); !reflect.DeepEqual(got, []string{"fail-1.service", "fail-2.service"}) {
@@ -122,7 +142,7 @@ func TestServiceControlNullResultAndPerUnitFailures(t *testing.T) {
 }
 
 func TestServiceStatusAndItsPerUnitErrors(t *testing.T) {
-	c, uid := selfAgent(t, clienttest.Handler(clienttest.Good, os.Getuid(), nil))
+	c, uid := selfAgent(t, agentOf(clienttest.Real))
 	res, err := c.ServiceStatus(t.Context(), client.UIDs(uid), []string{"a.service", "b.service"})
 	o := only(t, res, err)
 	if !o.OK() || len(o.Result) != 2 || o.Result[1].Name != "b.service" || !o.Result[0].Active {
@@ -131,13 +151,13 @@ func TestServiceStatusAndItsPerUnitErrors(t *testing.T) {
 	res, err = c.ServiceStatus(t.Context(), client.UIDs(uid), []string{"a.service", "fail.service"})
 	o = only(t, res, err)
 	ae, ok := client.AsAgentError(o.Err)
-	if !ok || ae.Kind != wire.ErrorKindServiceStatus || ae.Failures[wire.StatusErrorsKey]["fail.service"] == "" {
+	if !ok || ae.AgentKind != wire.ErrorKindServiceStatus || ae.Failures[wire.StatusErrorsKey]["fail.service"] == "" {
 		t.Fatalf("want a service-status error naming fail.service, got %v", o.Err)
 	}
 }
 
 func TestKillAppsAndNotificationsAndExit(t *testing.T) {
-	c, uid := selfAgent(t, clienttest.Handler(clienttest.Snapd, os.Getuid(), nil))
+	c, uid := selfAgent(t, agentOf(clienttest.Snapd))
 	ctx := t.Context()
 	kill, err := c.KillApps(ctx, client.UIDs(uid), []string{"foo", "bar_x"}, 9)
 	if o := only(t, kill, err); !o.OK() || len(o.Result.Scopes["bar_x"]) != 1 {
@@ -163,7 +183,7 @@ func TestKillAppsAndNotificationsAndExit(t *testing.T) {
 
 func TestNotificationBodiesAreSnapds(t *testing.T) {
 	got := make(chan string, 1)
-	c, uid := selfAgent(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c, uid := selfAgent(t, handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b strings.Builder
 		b.WriteString(r.Method + " " + r.URL.Path + " ")
 		buf := make([]byte, 1024)
@@ -171,7 +191,7 @@ func TestNotificationBodiesAreSnapds(t *testing.T) {
 		b.Write(buf[:n])
 		got <- b.String()
 		w.Write([]byte(`{"type":"sync","result":null}`))
-	}))
+	})))
 	res, err := c.PendingRefreshNotification(t.Context(), client.UIDs(uid), wire.PendingRefreshInfo{
 		InstanceName: "foo", TimeRemaining: 2 * time.Second, BusyAppName: "foo-app", BusyAppDesktopEntry: "foo_app",
 	})
@@ -202,10 +222,10 @@ func TestInvalidAnswersAreTypedAndNameTheUID(t *testing.T) {
 		{"error with a non-map value", `{"type":"error","result":{"message":"boom","kind":"k","value":"v"}}`, 400, client.KindAgentError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, uid := selfAgent(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, uid := selfAgent(t, handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(tc.code)
 				w.Write([]byte(tc.body))
-			}))
+			})))
 			res, err := c.SessionInfo(t.Context(), client.UIDs(uid))
 			o := only(t, res, err)
 			if o.Kind() != tc.kind {
@@ -223,7 +243,7 @@ func TestInvalidAnswersAreTypedAndNameTheUID(t *testing.T) {
 }
 
 func TestRedirectsAreNotFollowed(t *testing.T) {
-	c, uid := selfAgent(t, clienttest.Handler(clienttest.Redirect, os.Getuid(), nil))
+	c, uid := selfAgent(t, agentOf(clienttest.Redirect))
 	res, err := c.SessionInfo(t.Context(), client.UIDs(uid))
 	o := only(t, res, err)
 	var ie *client.InvalidResponseError
@@ -266,7 +286,7 @@ func TestResponseCapIsExactAndTyped(t *testing.T) {
 }
 
 func TestCallerCancellationEndsEveryCall(t *testing.T) {
-	c, uid := selfAgent(t, clienttest.Handler(clienttest.Hang, os.Getuid(), nil))
+	c, uid := selfAgent(t, agentOf(clienttest.Hang))
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -30,7 +30,7 @@ const (
 	agentLifetime = 10 * time.Minute
 )
 
-// MaybeRunAgent turns this process into a fake agent, and never returns, if it was
+// MaybeRunAgent turns this process into an agent, and never returns, if it was
 // started as one by a Fleet; otherwise it returns at once.
 func MaybeRunAgent() {
 	behaviour := os.Getenv(envBehaviour)
@@ -44,7 +44,7 @@ func MaybeRunAgent() {
 		os.Exit(2)
 	}
 	if target, ok := strings.CutPrefix(behaviour, flipPrefix); ok {
-		behaviour = Good
+		behaviour = Real
 		if err := startFlipping(path, target); err != nil {
 			fmt.Fprintf(os.Stderr, "fake agent: %v\n", err)
 			os.Exit(2)
@@ -52,8 +52,16 @@ func MaybeRunAgent() {
 	}
 	fmt.Println("ready")
 	time.AfterFunc(agentLifetime, func() { os.Exit(3) })
-	exit := func() { os.Remove(path); os.Exit(0) }
-	err = Serve(l, Handler(behaviour, os.Getuid(), exit))
+	if _, real := agents[behaviour]; real {
+		// The agent returns nil when it is told to exit.
+		err = runAgent(l, behaviour)
+	} else {
+		exit := func() { os.Remove(path); os.Exit(0) }
+		err = Serve(l, Handler(behaviour, exit))
+	}
+	if err == nil {
+		os.Exit(0)
+	}
 	fmt.Fprintf(os.Stderr, "fake agent: %v\n", err)
 	os.Exit(2)
 }
@@ -61,7 +69,7 @@ func MaybeRunAgent() {
 // flipPrefix starts a behaviour made by FlipTo.
 const flipPrefix = "flip-to:"
 
-// FlipTo is the behaviour of an agent that answers as Good and, as fast as it can,
+// FlipTo is the behaviour of an agent that answers as Real and, as fast as it can,
 // swaps its socket's path between the socket and a symlink to target (another
 // socket, which its uid may not even reach): an attack on the time between root's
 // check of the path and its connect.
