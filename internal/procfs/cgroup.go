@@ -17,17 +17,41 @@ const maxCgroupFile = 64 << 10
 // hybrid systems) and the named v1 one ("ID:name=systemd:PATH", cgroup v1 and hybrid).
 // On a hybrid system both are given, and both name the same unit.
 func SystemdCgroups(pid int) ([]string, error) {
+	data, err := readCgroups(pid)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSystemdCgroups(data), nil
+}
+
+// UnifiedCgroup returns pid's cgroup in the unified hierarchy (its "0::PATH" line);
+// ok is false on a host that has none (cgroup v1 only).
+func UnifiedCgroup(pid int) (path string, ok bool, err error) {
+	data, err := readCgroups(pid)
+	if err != nil {
+		return "", false, err
+	}
+	for _, line := range strings.Split(data, "\n") {
+		if path, ok := strings.CutPrefix(line, "0::"); ok {
+			return path, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// readCgroups reads /proc/PID/cgroup, at most maxCgroupFile of it.
+func readCgroups(pid int) (string, error) {
 	path := Path(pid, "cgroup")
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return "", fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxCgroupFile))
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return "", fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	return ParseSystemdCgroups(string(data)), nil
+	return string(data), nil
 }
 
 // ParseSystemdCgroups returns the systemd cgroups of the content of a

@@ -33,21 +33,42 @@ func Path(pid int, name string) string {
 	return dir + "/" + name
 }
 
-// StatusValues returns the whitespace-separated values of the line "Name:" of
-// /proc/PID/status: for "Uid", the real, effective, saved and filesystem uids. A
-// field the kernel does not give is an error.
-func StatusValues(pid int, name string) ([]string, error) {
+// Status is the content of one read of /proc/PID/status, so that several of its
+// fields describe the same moment of the same process.
+type Status struct {
+	path, data string
+}
+
+// ReadStatus reads /proc/PID/status.
+func ReadStatus(pid int) (Status, error) {
 	path := Path(pid, "status")
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+		return Status{}, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
+	return Status{path: path, data: string(data)}, nil
+}
+
+// Values returns the whitespace-separated values of the line "Name:": for "Uid", the
+// real, effective, saved and filesystem uids. A field the kernel does not give is an
+// error.
+func (s Status) Values(name string) ([]string, error) {
+	for _, line := range strings.Split(s.data, "\n") {
 		if v, ok := strings.CutPrefix(line, name+":"); ok {
 			return strings.Fields(v), nil
 		}
 	}
-	return nil, fmt.Errorf("no %s in %s", name, path)
+	return nil, fmt.Errorf("no %s in %s", name, s.path)
+}
+
+// StatusValues returns the values of the line "Name:" of /proc/PID/status (see
+// Status.Values).
+func StatusValues(pid int, name string) ([]string, error) {
+	st, err := ReadStatus(pid)
+	if err != nil {
+		return nil, err
+	}
+	return st.Values(name)
 }
 
 // StatusField returns the first number of the line "Name:" of /proc/PID/status (for

@@ -8,12 +8,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapcore-ng/usersession-agent/internal/peercred"
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
 
 // dialAgent returns a DialContext for an http.Transport that ignores the address it
@@ -78,7 +78,7 @@ func connectOwned(ctx context.Context, path string, uid int, timeout time.Durati
 	}
 	defer unix.Close(fd)
 	d := net.Dialer{Timeout: timeout}
-	conn, err := d.DialContext(ctx, "unix", fdPath(fd))
+	conn, err := d.DialContext(ctx, "unix", procfs.FDPath(fd))
 	if err != nil {
 		// Name the socket, not the descriptor it was reached through.
 		if oe, ok := err.(*net.OpError); ok {
@@ -121,9 +121,6 @@ func openOwned(path string, uid int) (int, error) {
 	}
 	return fd, nil
 }
-
-// fdPath is the path under which a descriptor's file is reached again.
-func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // checkPeer refuses a connection whose server process does not run as uid. Even root
 // is refused: a root process serving a user's socket is not that user's agent, and

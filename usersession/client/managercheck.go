@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapcore-ng/usersession-agent/internal/peercred"
+	"github.com/snapcore-ng/usersession-agent/internal/procfs"
 )
 
 // ManagerIdentityError says the process serving a user manager's private socket is
@@ -98,18 +98,17 @@ func (ms *managers) verify(ctx context.Context, conn net.Conn, path string, uid 
 			return refuse("is not the main process of user@%d.service (systemd says pid %d is)", uid, main)
 		}
 	}
-	proc := "/proc/" + strconv.Itoa(pid)
-	status, err := os.ReadFile(proc + "/status")
+	status, err := procfs.ReadStatus(pid)
 	if err != nil {
 		return refuse("cannot be read: %v", err)
 	}
-	if uids := statusField(string(status), "Uid"); !allEqual(uids, strconv.Itoa(uid)) {
+	if uids, _ := status.Values("Uid"); !allEqual(uids, strconv.Itoa(uid)) {
 		return refuse("has uids %v, not %d", uids, uid)
 	}
-	if tracer := statusField(string(status), "TracerPid"); len(tracer) != 1 || tracer[0] != "0" {
+	if tracer, _ := status.Values("TracerPid"); len(tracer) != 1 || tracer[0] != "0" {
 		return refuse("is traced (by pid %v)", strings.Join(tracer, " "))
 	}
-	exe, err := os.Readlink(proc + "/exe")
+	exe, err := procfs.Exe(pid)
 	if err != nil {
 		return refuse("cannot be read: %v", err)
 	}
@@ -117,11 +116,11 @@ func (ms *managers) verify(ctx context.Context, conn net.Conn, path string, uid 
 	if exe = strings.TrimSuffix(exe, " (deleted)"); !slices.Contains(managerBinaries, exe) {
 		return refuse("runs %s, not systemd", exe)
 	}
-	cmdline, err := os.ReadFile(proc + "/cmdline")
+	args, err := procfs.Cmdline(pid)
 	if err != nil {
 		return refuse("cannot be read: %v", err)
 	}
-	if args := strings.Split(string(cmdline), "\x00"); !slices.Contains(args[1:], "--user") {
+	if len(args) == 0 || !slices.Contains(args[1:], "--user") {
 		return refuse("is not a user manager (no --user)")
 	}
 	if !ms.booted {
@@ -135,56 +134,43 @@ func (ms *managers) verify(ctx context.Context, conn net.Conn, path string, uid 
 	return nil
 }
 
-// notStartedBySystem says why process pid (whose /proc status is status) is not
+// notStartedBySystem says why process pid (whose status was read as status) is not
 // the manager the system started for uid, where PID 1 is not systemd (see verify),
 // or returns "".
-func notStartedBySystem(pid int, status []byte, uid int) string {
-	cgroups, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if err != nil {
-		return fmt.Sprintf("cannot be read: %v", err)
-	}
+func notStartedBySystem(pid int, status procfs.Status, uid int) string {
 	service := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service", uid, uid)
-	cg, ok := unifiedCgroup(string(cgroups))
+	cg, ok, err := procfs.UnifiedCgroup(pid)
 	switch {
+	case err != nil:
+		return fmt.Sprintf("cannot be read: %v", err)
 	case !ok:
 		return "cannot be told from the user's own processes: this host has no unified cgroup hierarchy"
 	case cg != service && cg != service+"/init.scope":
 		return fmt.Sprintf("is not in user@%d.service (its cgroup is %s)", uid, cg)
 	}
-	ppid := statusField(string(status), "PPid")
-	if len(ppid) != 1 || ppid[0] == "0" {
+	ppids, _ := status.Values("PPid")
+	ppid, err := strconv.Atoi(strings.Join(ppids, " "))
+	if err != nil || ppid <= 0 {
 		return "has no parent in this pid namespace"
 	}
-	pstatus, err := os.ReadFile("/proc/" + ppid[0] + "/status")
+	pstatus, err := procfs.ReadStatus(ppid)
 	if err != nil {
-		return fmt.Sprintf("has a parent (pid %s) that cannot be read: %v", ppid[0], err)
+		return fmt.Sprintf("has a parent (pid %d) that cannot be read: %v", ppid, err)
 	}
-	if uids := statusField(string(pstatus), "Uid"); !allEqual(uids, "0") {
-		return fmt.Sprintf("was not started by the system: its parent, pid %s, has uids %v", ppid[0], uids)
+	if uids, _ := pstatus.Values("Uid"); !allEqual(uids, "0") {
+		return fmt.Sprintf("was not started by the system: its parent, pid %d, has uids %v", ppid, uids)
 	}
-	pcgroups, err := os.ReadFile("/proc/" + ppid[0] + "/cgroup")
+	pcg, _, err := procfs.UnifiedCgroup(ppid)
 	if err != nil {
-		return fmt.Sprintf("has a parent (pid %s) that cannot be read: %v", ppid[0], err)
+		return fmt.Sprintf("has a parent (pid %d) that cannot be read: %v", ppid, err)
 	}
-	if pcg, _ := unifiedCgroup(string(pcgroups)); pcg == service || strings.HasPrefix(pcg, service+"/") {
-		return fmt.Sprintf("was not started by the system: its parent, pid %s, is in user@%d.service", ppid[0], uid)
+	if pcg == service || strings.HasPrefix(pcg, service+"/") {
+		return fmt.Sprintf("was not started by the system: its parent, pid %d, is in user@%d.service", ppid, uid)
 	}
-	now, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil || !slices.Equal(statusField(string(now), "PPid"), ppid) {
+	if now, err := procfs.StatusValues(pid, "PPid"); err != nil || !slices.Equal(now, ppids) {
 		return "changed parent while it was checked"
 	}
 	return ""
-}
-
-// unifiedCgroup returns the unified (v2) hierarchy's path in a /proc/PID/cgroup, its
-// "0::PATH" line.
-func unifiedCgroup(cgroups string) (string, bool) {
-	for _, line := range strings.Split(cgroups, "\n") {
-		if path, ok := strings.CutPrefix(line, "0::"); ok {
-			return path, true
-		}
-	}
-	return "", false
 }
 
 // peerPidfd returns a pidfd of the process serving conn: SO_PEERPIDFD (Linux 6.5)
@@ -213,16 +199,6 @@ func peerPidfd(conn net.Conn, pid int) (int, error) {
 		return -1, sockErr
 	}
 	return unix.PidfdOpen(pid, 0)
-}
-
-// statusField returns the whitespace-separated values of a /proc/PID/status line.
-func statusField(status, name string) []string {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, name+":"); ok {
-			return strings.Fields(v)
-		}
-	}
-	return nil
 }
 
 // allEqual reports whether the status line has four values (real, effective, saved,
