@@ -178,7 +178,7 @@ func (a *Agent) Run(ctx context.Context) error {
 // read yet, then drops the request it reads, which would lose the call that
 // socket-activated the agent, or that came just as it decided to exit.
 func (a *Agent) shutdown(srv *http.Server, conns *connLimiter, cancelRequests context.CancelFunc) {
-	work := a.work.close()
+	work := a.work.Close()
 	select {
 	case <-work:
 	default:

@@ -18,7 +18,7 @@ func postAgentExit(a *Agent, r *http.Request) Response {
 		}
 	}
 	select {
-	case <-a.work.close():
+	case <-a.work.Close():
 	case <-r.Context().Done():
 		// The work's deadline and this request's are the same, so the work is
 		// ending too; the exit goes ahead and the drain waits for its answer.

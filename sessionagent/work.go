@@ -16,11 +16,6 @@ type serviceWork struct{ drain.Counter }
 
 func newServiceWork() *serviceWork { return &serviceWork{} }
 
-// close refuses new work and returns a channel closed once the work in progress has
-// been answered (at once when there is none, so that an exit with no work says
-// nothing of waiting for it); it may be called more than once.
-func (w *serviceWork) close() <-chan struct{} { return w.Close() }
-
 // asServiceWork runs do as service work: counted until its answer is written, or
 // refused with a 503 (kind agent-exiting) once the agent is exiting.
 func (a *Agent) asServiceWork(do func() Response) (rsp Response) {

@@ -24,6 +24,8 @@ import (
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 	godbus "github.com/godbus/dbus/v5"
 
+	"github.com/snapcore-ng/usersession-agent/internal/runtimedir"
+
 	"github.com/snapcore-ng/usersession-agent/internal/peercred"
 )
 
@@ -93,13 +95,10 @@ func (l *link) callError(ctx context.Context, op, unit string, err error) error 
 
 // ConnectUser connects to the user manager whose runtime directory is runtimeDir (the
 // user's $XDG_RUNTIME_DIR, /run/user/UID). An empty runtimeDir means this process's
-// $XDG_RUNTIME_DIR.
+// (runtimedir.Dir).
 func ConnectUser(ctx context.Context, runtimeDir string) (*Manager, error) {
 	if runtimeDir == "" {
-		runtimeDir = os.Getenv("XDG_RUNTIME_DIR")
-		if runtimeDir == "" {
-			return nil, errors.New("cannot connect to the user's systemd manager: XDG_RUNTIME_DIR is not set")
-		}
+		runtimeDir = runtimedir.Dir()
 	}
 	return ConnectPrivate(ctx, UserPrivateSocket(runtimeDir))
 }
