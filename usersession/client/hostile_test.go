@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/sessionagent"
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/client/clienttest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
@@ -64,9 +63,10 @@ func TestHostileAgentsCannotHurtTheClientOrTheOtherSessions(t *testing.T) {
 	_, s = f.UserDir(otherSrv)
 	must(t, os.Rename(other.Socket, s))
 	must(t, os.Chown(s, otherSrv, otherSrv))
-	// Root serving the user's socket.
+	// Root serving the user's socket (an agent process of its own, as the others are,
+	// so that the goroutines counted below are the client's alone).
 	_, s = f.UserDir(rootSrv)
-	f.ServeAgent(s, sessionagent.Config{})
+	f.StartAt(0, s, clienttest.Real)
 	must(t, os.Chown(s, rootSrv, rootSrv))
 
 	const (
