@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/systemd"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 
