@@ -14,9 +14,9 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 

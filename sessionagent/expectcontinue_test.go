@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/internal/logger"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/internal/logger"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 func TestListenOnPath(t *testing.T) {

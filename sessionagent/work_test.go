@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/sessionagent"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/systemd"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 )
 
 // benchSession starts a real user manager with ten simple units snap.bench.svcN.service

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/systemd"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 )
 
 // fixtures are the units the tests install, by name, one of each kind.

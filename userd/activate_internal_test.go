@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
 )
 
 // A name nobody takes ends the wait at its deadline, naming the name.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"github.com/snapcore-ng/usersession-agent/userd"
 )
 

@@ -1,7 +1,7 @@
 package userd_test
 
 import (
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"os"
 	"path/filepath"
 	"strings"

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
 )
 
 func TestNoServerIsAnErrorOfItsOwnKind(t *testing.T) {

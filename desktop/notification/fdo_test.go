@@ -2,13 +2,13 @@ package notification_test
 
 import (
 	"context"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
 )
 
 func post(t *testing.T, m *notification.Manager, id string, msg *notification.Message) notification.Status {

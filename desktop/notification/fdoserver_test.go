@@ -9,7 +9,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
 )
 
 // fdoServer is a freedesktop notification server whose signals come when they come,

@@ -2,14 +2,14 @@ package notification_test
 
 import (
 	"context"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
 )
 
 // gtkServer stands in for GNOME Shell's org.gtk.Notifications (no other process

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/desktop/notification"
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 // newManager returns a manager on a fresh connection to bus that owns the agent's

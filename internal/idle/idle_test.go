@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/internal/idle"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 func TestBusySourceKeepsTheProcessUntilItIsFreed(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/snapcore-ng/usersession-agent/internal/dbustest"
 	"github.com/snapcore-ng/usersession-agent/internal/sessionbus"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/dbustest"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 const testName = "io.snapcraft.SessionBusTest"

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/internal/userdb"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 // fakeGetent writes a getent stand-in running script (sh) and returns its path.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/snapcore-ng/usersession-agent/internal/procfs"
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )
 

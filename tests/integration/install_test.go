@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 )
 
 // TestInstallAlongsideSnapd runs make install and make uninstall, with the default

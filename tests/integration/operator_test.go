@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 )
 
 // TestCLIControlTableSaysWhatWasDonePerUnit: after start, restart, stop and

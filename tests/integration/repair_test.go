@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )

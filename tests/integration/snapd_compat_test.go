@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 	"github.com/snapcore-ng/usersession-agent/usersession/client"
 	"github.com/snapcore-ng/usersession-agent/usersession/wire"
 )

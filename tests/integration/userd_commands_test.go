@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 // floodCalls makes n D-Bus calls at once as an app of snap, each from a dbus-send of

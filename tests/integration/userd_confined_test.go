@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 // What confined apps ask of snap userd, and what they must not get: each test runs

@@ -20,7 +20,7 @@ import (
 	"github.com/snapcore/snapd/dirs"
 	snapdclient "github.com/snapcore/snapd/usersession/client"
 
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 )
 
 const (

@@ -16,8 +16,8 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapcore-ng/usersession-agent/internal/dbuspeer"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
 	"github.com/snapcore-ng/usersession-agent/systemd"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 // onHost makes the client see a host booted with systemd whose PID 1 answers on

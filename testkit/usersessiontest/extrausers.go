@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 // Users that exist only in libnss-extrausers' database, the user database of Ubuntu

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snapcore-ng/usersession-agent/internal/usersessiontest"
+	"github.com/snapcore-ng/usersession-agent/testkit/usersessiontest"
 )
 
 func TestTwoSessionsRunSideBySide(t *testing.T) {

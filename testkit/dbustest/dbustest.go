@@ -17,7 +17,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/snapcore-ng/usersession-agent/internal/sessionbus"
-	"github.com/snapcore-ng/usersession-agent/internal/testenv"
+	"github.com/snapcore-ng/usersession-agent/testkit/testenv"
 )
 
 // Bus is a running private session bus.
