@@ -41,7 +41,7 @@ BUILDDIR ?= build
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
 .PHONY: all build test check fmt-check vet no-binaries race demo screenshot bench bench-notifications install uninstall clean \
-	suite-binaries spread-local
+	suite-binaries spread-local real-snapd
 
 all: build
 
@@ -84,7 +84,7 @@ no-binaries:
 	done); \
 	if [ -n "$$out" ]; then echo "tracked ELF binaries:"; echo "$$out"; exit 1; fi
 
-check: fmt-check vet no-binaries test spread-local
+check: fmt-check vet no-binaries test spread-local real-snapd
 
 # The binaries the spread suite uses: this build, the same code under another
 # version as the "upgrade" of the agent-exit-upgrade task, the OpenFile client of
@@ -97,6 +97,11 @@ suite-binaries: build
 # The spread suite without spread: on this machine, then in a booted Debian container.
 spread-local: suite-binaries
 	./tests/lib/run-spread-local
+
+# Real snapd (Debian 12's and Debian 13's) drives user daemons through the
+# distribution's agent and through this one, in booted containers (docs/real-snapd.md).
+real-snapd: build
+	./tests/real-snapd/run
 
 # As root: a throwaway user session on this machine, and root talking to its agent.
 demo: build
