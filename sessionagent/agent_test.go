@@ -225,6 +225,29 @@ func TestClientErrorsAreAnsweredAndTheNextRequestServed(t *testing.T) {
 	}
 }
 
+func TestDebugLogSaysWhatEachRequestAsks(t *testing.T) {
+	t.Parallel()
+	ta := startAgent(t, sessionagent.Config{}, withInstructionRoute)
+	json := http.Header{"Content-Type": {"application/json"}}
+	a := ta.do("POST", pathInstruction, json, strings.NewReader(`{"action":"stop","services":["snap.a.b.service"]}`))
+	if a.rsp.StatusCode != 200 || !strings.Contains(string(a.body), `"services":["snap.a.b.service"]`) {
+		t.Fatalf("the handler did not get the whole body once it was logged: %d %s", a.rsp.StatusCode, a.body)
+	}
+	ta.do("GET", wire.PathServiceStatus+"?services=snap.a.b.service", nil, nil)
+	long := `{"action":"start","services":["` + strings.Repeat("x", 1000) + `"]}`
+	ta.do("POST", pathInstruction, json, strings.NewReader(long))
+	logs := ta.logs.String()
+	for _, want := range []string{
+		`level=DEBUG msg=request method=POST path=/test/instruction query="" body="{\"action\":\"stop\",\"services\":[\"snap.a.b.service\"]}"`,
+		`level=DEBUG msg=request method=GET path=/v1/service-status query="services=snap.a.b.service" body=""`,
+		`body="{\"action\":\"start\",\"services\":[\"` + strings.Repeat("x", 512-len(`{"action":"start","services":["`)) + `..."`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log has no line with\n%s\nin:\n%s", want, logs)
+		}
+	}
+}
+
 func TestOversizedHeadersAreRefused(t *testing.T) {
 	t.Parallel()
 	ta := startAgent(t, sessionagent.Config{MaxHeaderBytes: 1024})

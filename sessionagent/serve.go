@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -62,7 +63,32 @@ func (a *Agent) dispatch(w http.ResponseWriter, r *http.Request) Response {
 	if rsp := a.readBody(w, r); rsp != nil {
 		return rsp
 	}
+	a.logRequest(r)
 	return a.call(h, r)
+}
+
+// loggedBody is how much of a request's body the debug log shows: every instruction
+// snapd sends fits (a service-control body of a dozen units is about 400 bytes),
+// while a body of up to MaxRequestBody would make one line of that size.
+const loggedBody = 512
+
+// logRequest writes, at debug level (snap userd --agent --verbose), what a request
+// asks: method, path, query and the start of its body, which readBody has read into
+// memory already. It is what says, in the journal, which requests a snapd sent
+// (tests/real-snapd reads it).
+func (a *Agent) logRequest(r *http.Request) {
+	if !a.log.Enabled(r.Context(), slog.LevelDebug) {
+		return
+	}
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if len(body) > loggedBody {
+		body = append(body[:loggedBody:loggedBody], "..."...)
+	}
+	a.log.Debug("request", "method", r.Method, "path", r.URL.Path, "query", r.URL.RawQuery, "body", string(body))
 }
 
 // readBody reads the body of r in full before the handler runs, bounded in size and in
