@@ -1,7 +1,13 @@
 # lib.sh: what the in-container scripts of tests/real-snapd share.
 
-# The lingering users whose sessions snapd drives (each a real user@UID.service).
-USERS=(alice bob)
+# The lingering users whose sessions snapd drives (each a real user@UID.service): those
+# named in /etc/real-snapd-users, one a line, if the container has that file
+# (bench/real-snapd.sh writes it for its N users), else alice and bob.
+if [ -s /etc/real-snapd-users ]; then
+    mapfile -t USERS </etc/real-snapd-users
+else
+    USERS=(alice bob)
+fi
 # Where setup packs the snaps.
 SNAPS=/var/tmp/real-snapd
 
