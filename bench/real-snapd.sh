@@ -38,7 +38,8 @@
 #   /usr/lib/systemd/user's own units) and, in every manager, stops the agent and its
 #   socket, reloads and starts the socket again: the takeover step of the README,
 #   made in all managers at once. Every user's agent must then answer session-info
-#   with that agent's version, or the run stops.
+#   with that agent's version, or the run stops (this also stops a run whose
+#   build/snap was rebuilt under it: each N copies it anew).
 # - Before each timed command every agent is stopped (the socket stays): snapd talks
 #   to the agents seldom (a refresh from its timer comes hours after the last one), so
 #   each starts cold, by socket activation, as it would. Stopping also leaves no
@@ -54,8 +55,7 @@
 #   `daemon-reload` twice, `start clock pulse`, as snapd's refresh asks the agent in
 #   that order), all users side by side. systemctl as the user (setpriv) straight
 #   on its manager's private socket (XDG_RUNTIME_DIR=/run/user/UID): no runuser, no
-#   bus bridge of
-#   `systemctl --user -M USER@` (which starts a transient unit and a
+#   bus bridge of `systemctl --user -M USER@` (which starts a transient unit and a
 #   systemd-stdio-bridge for every call). What is left of process overhead, 4N
 #   systemctl processes, is measured as "jobs-noop": the same processes each asking
 #   one property.
