@@ -82,13 +82,6 @@ inside_main() {
     done
     for u in "${USERS[@]}"; do systemctl start --no-block "user@$(id -u "$u").service"; done
     for u in "${USERS[@]}"; do retry 600 test -S "/run/user/$(id -u "$u")/bus"; done
-    # setup's Xvfb :7 listens in the abstract socket namespace too, which is the
-    # host's (nspawn-debian shares the host's network namespace): in a second
-    # container at once (tests/real-snapd/run beside this bench) it cannot bind and
-    # setup waits for its socket in vain. The bench needs no display; Xvfb found
-    # first on the manager's PATH keeps to the container's own /tmp/.X11-unix.
-    printf '#!/bin/sh\nexec /usr/bin/Xvfb "$@" -nolisten local\n' >/usr/local/bin/Xvfb
-    chmod 0755 /usr/local/bin/Xvfb
     # Traced, so that a failure's log ends with the command that failed.
     bash -x "$here/setup" >/root/setup.log 2>&1 || { tail -n 20 /root/setup.log >&2; exit 1; }
     ours_units=/root/ours-units
