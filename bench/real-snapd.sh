@@ -73,8 +73,9 @@ inside_main() {
     : >/etc/real-snapd-users
     for ((i = 1; i <= n; i++)); do printf 'bench%03d\n' "$i" >>/etc/real-snapd-users; done
     . "$here/lib.sh"
-    # The users and their managers, started side by side: setup starts each manager
-    # and waits for it in turn, a minute at N = 100; it then finds them running.
+    # The users and their managers, started side by side before setup (whose restart
+    # of logind would start them too, and then wait for each in turn: a minute at
+    # N = 100); setup then finds them running.
     install -d /var/lib/systemd/linger
     for u in "${USERS[@]}"; do
         useradd -m -s /bin/bash "$u"
