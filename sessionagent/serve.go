@@ -60,10 +60,11 @@ func (a *Agent) dispatch(w http.ResponseWriter, r *http.Request) Response {
 	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
 	defer cancel()
 	r = r.WithContext(ctx)
-	if rsp := a.readBody(w, r); rsp != nil {
+	body, rsp := a.readBody(w, r)
+	if rsp != nil {
 		return rsp
 	}
-	a.logRequest(r)
+	a.logRequest(r, body)
 	return a.call(h, r)
 }
 
@@ -73,17 +74,11 @@ func (a *Agent) dispatch(w http.ResponseWriter, r *http.Request) Response {
 const loggedBody = 512
 
 // logRequest writes, at debug level (snap userd --agent --verbose), what a request
-// asks: method, path, query and the start of its body, which readBody has read into
-// memory already. It is what says, in the journal, which requests a snapd sent
-// (tests/real-snapd reads it).
-func (a *Agent) logRequest(r *http.Request) {
+// asks: method, path, query and the start of its body (as readBody read it). It is
+// what says, in the journal, which requests a snapd sent (tests/real-snapd reads it).
+func (a *Agent) logRequest(r *http.Request, body []byte) {
 	if !a.log.Enabled(r.Context(), slog.LevelDebug) {
 		return
-	}
-	var body []byte
-	if r.Body != nil {
-		body, _ = io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	if len(body) > loggedBody {
 		body = append(body[:loggedBody:loggedBody], "..."...)
@@ -93,15 +88,16 @@ func (a *Agent) logRequest(r *http.Request) {
 
 // readBody reads the body of r in full before the handler runs, bounded in size and in
 // time: a client that stops sending must not hold a handler, and with it the agent,
-// forever. r must be the handler's own copy of the request.
-func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
+// forever. r must be the handler's own copy of the request. It returns the body it
+// read (nil for none), or the answer to a body it refuses.
+func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) ([]byte, Response) {
 	limit := a.cfg.MaxRequestBody
 	tooLarge := func() Response {
 		return withHeader(errorResponse(apierror.Errorf(wire.ErrorKindRequestTooLarge,
 			"cannot read request body: larger than %d bytes", limit)), "Connection", "close")
 	}
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil
+		return nil, nil
 	}
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(a.cfg.ReadBodyTimeout))
@@ -118,7 +114,7 @@ func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
 		if !expectsContinue(r) {
 			discardOversized(r.Body)
 		}
-		return tooLarge()
+		return nil, tooLarge()
 	}
 	var body bytes.Buffer
 	if r.ContentLength > 0 {
@@ -127,19 +123,19 @@ func (a *Agent) readBody(w http.ResponseWriter, r *http.Request) Response {
 	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		discardOversized(r.Body)
-		return tooLarge()
+		return nil, tooLarge()
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return withHeader(errorResponse(&apierror.Error{Kind: wire.ErrorKindBadRequest,
+		return nil, withHeader(errorResponse(&apierror.Error{Kind: wire.ErrorKindBadRequest,
 			Message: fmt.Sprintf("cannot read request body: not received within %v", a.cfg.ReadBodyTimeout), Err: err}),
 			"Connection", "close")
 	}
 	if err != nil {
-		return withHeader(BadRequest("cannot read request body: %v", err), "Connection", "close")
+		return nil, withHeader(BadRequest("cannot read request body: %v", err), "Connection", "close")
 	}
 	r.Body = io.NopCloser(&body)
 	r.ContentLength = int64(body.Len())
-	return nil
+	return body.Bytes(), nil
 }
 
 // oversizedDrain is how much of a body past the limit is read and thrown away before

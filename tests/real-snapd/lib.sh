@@ -11,7 +11,8 @@ fi
 # Where setup packs the snaps.
 SNAPS=/var/tmp/real-snapd
 
-# retry N CMD...: runs CMD every 0.1 s until it succeeds, at most N times.
+# retry N CMD...: runs CMD every 0.1 s until it succeeds, at most N times. (Not
+# tests/lib/tools/retry: CMD is often a function of these scripts.)
 retry() {
     local n=$1 i
     shift
