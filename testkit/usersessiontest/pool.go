@@ -3,6 +3,7 @@ package usersessiontest
 import (
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -37,12 +38,29 @@ func claimFrom(t testing.TB, prefix string, size int) (string, *os.File, int) {
 		name := fmt.Sprintf("%s%02d", prefix, i)
 		f := openLock(t, name)
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			clearUnits(t, name)
 			return name, f, i
 		}
 		f.Close()
 	}
 	t.Fatalf("cannot find a free test user: all %d %sNN are in use", size, prefix)
 	return "", nil, 0
+}
+
+// clearUnits removes the user units and drop-ins an earlier test left in name's
+// configuration (~/.config/systemd), which would otherwise start with the user's next
+// manager whoever claims the user: an agent drop-in of one test once made another's
+// session run a test binary where it wanted the distribution's agent. A user not yet
+// created has none.
+func clearUnits(t testing.TB, name string) {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		return
+	}
+	if err := os.RemoveAll(filepath.Join(u.HomeDir, ".config", "systemd")); err != nil {
+		t.Fatalf("cannot clear the unit configuration of %s: %v", name, err)
+	}
 }
 
 // openLock opens the harness's lock file called name, shared by all test processes.

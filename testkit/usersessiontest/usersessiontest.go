@@ -89,14 +89,9 @@ func Start(t testing.TB, opts Options) *Session {
 	default:
 		args = append(args, "--no-agent")
 	}
-	// A session left behind by a test that crashed would make start refuse, and units
-	// an earlier test left in the user's configuration would start with the manager.
+	// A session left behind by a test that crashed would make start refuse (units an
+	// earlier test left were cleared when the user was claimed).
 	_ = script(nil, "stop", s.User)
-	if u, err := user.Lookup(s.User); err == nil {
-		if err := os.RemoveAll(filepath.Join(u.HomeDir, ".config", "systemd")); err != nil {
-			t.Fatalf("cannot clear the unit configuration of %s: %v", s.User, err)
-		}
-	}
 	// A start that fails half-way leaves a manager behind: stop in any case.
 	t.Cleanup(s.stop)
 	if out, err := scriptOutput(env, args...); err != nil {
